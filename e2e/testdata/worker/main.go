@@ -1,0 +1,149 @@
+// Command worker is the helper the e2e tests run under slotrun. It reports
+// what it was given (slot id, process group, stdin, arguments) on one
+// line, reports the signals it receives, and misbehaves on request.
+//
+// Every line it prints starts with an event word and has key=value pairs, so
+// tests can wait for `ready id=3` without parsing prose.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	var (
+		exitCode   = flag.Int("exit", -1, "exit at once with this code")
+		exitAfter  = flag.Duration("exit-after", 0, "exit with -code after this long")
+		code       = flag.Int("code", 0, "exit code for -exit-after")
+		killSelf   = flag.Bool("kill-self", false, "die of SIGKILL at once")
+		ignoreTerm = flag.Bool("ignore-term", false, "ignore SIGTERM")
+		grandchild = flag.Bool("grandchild", false, "start a child in our process group that ignores nothing and sleeps")
+		orphan     = flag.Bool("orphan", false, "leave an orphan behind: a child that starts a grandchild and exits")
+		orphanLife = flag.Duration("orphan-life", 0, "how long the orphan lives (0: until killed)")
+		lineSize   = flag.Int("line-size", 0, "write -lines lines of this many bytes")
+		lines      = flag.Int("lines", 1, "how many lines of -line-size")
+		sleepMode  = flag.Bool("sleep", false, "only sleep (used for grandchildren)")
+		spawnDepth = flag.Int("spawn-orphan-depth", 0, "internal: 1 = the orphan's parent")
+	)
+	flag.Parse()
+
+	if *sleepMode {
+		fmt.Printf("sleeper pid=%d pgid=%d ppid=%d\n", os.Getpid(), syscall.Getpgrp(), os.Getppid())
+		if *orphanLife > 0 {
+			time.Sleep(*orphanLife)
+			return
+		}
+		select {}
+	}
+	if *spawnDepth == 1 {
+		// The orphan's parent: start the orphan, then exit at once.
+		child := exec.Command(os.Args[0], "-sleep", "-orphan-life", orphanLife.String())
+		child.Stdout = os.Stdout
+		if err := child.Start(); err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		fmt.Printf("orphan pid=%d\n", child.Process.Pid)
+		os.Exit(0)
+	}
+
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGINT, syscall.SIGTERM)
+	if *ignoreTerm {
+		signal.Ignore(syscall.SIGTERM)
+	}
+
+	id := os.Getenv("COMET_PROCESS_ID")
+	fmt.Printf("ready id=%s count=%s pid=%d pgid=%d ppid=%d stdin=%s args=%s extra=%s\n",
+		id, os.Getenv("COMET_PROCESS_COUNT"), os.Getpid(), syscall.Getpgrp(), os.Getppid(),
+		stdinKind(), strings.Join(flag.Args(), ","), os.Getenv("EXTRA"))
+
+	switch {
+	case *exitCode >= 0:
+		os.Exit(*exitCode)
+	case *killSelf:
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	}
+	if *grandchild {
+		child := exec.Command(os.Args[0], "-sleep")
+		child.Stdout = os.Stdout
+		if err := child.Start(); err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		fmt.Printf("grandchild id=%s pid=%d\n", id, child.Process.Pid)
+	}
+	if *orphan {
+		parent := exec.Command(os.Args[0], "-spawn-orphan-depth", "1", "-orphan-life", orphanLife.String())
+		parent.Stdout = os.Stdout
+		if err := parent.Run(); err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+	}
+	if *lineSize > 0 {
+		line := []byte(strings.Repeat(string(rune('a'+len(id)%26)), *lineSize))
+		copy(line, fmt.Sprintf("line id=%s ", id))
+		line = append(line, '\n')
+		for range *lines {
+			os.Stdout.Write(line)
+		}
+		fmt.Printf("written id=%s\n", id)
+	}
+
+	var exit <-chan time.Time
+	if *exitAfter > 0 {
+		exit = time.After(*exitAfter)
+	}
+	for {
+		select {
+		case sig := <-sigs:
+			name := strings.TrimPrefix(signalName(sig.(syscall.Signal)), "SIG")
+			fmt.Printf("signal id=%s pid=%d sig=%s\n", id, os.Getpid(), name)
+			if sig == syscall.SIGTERM || sig == syscall.SIGINT {
+				os.Exit(0)
+			}
+		case <-exit:
+			os.Exit(*code)
+		}
+	}
+}
+
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGHUP:
+		return "HUP"
+	case syscall.SIGQUIT:
+		return "QUIT"
+	case syscall.SIGUSR1:
+		return "USR1"
+	case syscall.SIGUSR2:
+		return "USR2"
+	case syscall.SIGWINCH:
+		return "WINCH"
+	case syscall.SIGINT:
+		return "INT"
+	case syscall.SIGTERM:
+		return "TERM"
+	}
+	return fmt.Sprint(int(sig))
+}
+
+// stdinKind says whether fd 0 is /dev/null.
+func stdinKind() string {
+	var in, null syscall.Stat_t
+	if syscall.Fstat(0, &in) != nil || syscall.Stat("/dev/null", &null) != nil {
+		return "?"
+	}
+	if in.Rdev == null.Rdev && in.Mode&syscall.S_IFMT == syscall.S_IFCHR {
+		return "/dev/null"
+	}
+	return "other"
+}

@@ -1,0 +1,11 @@
+// Command slotrun supervises N copies of a worker program, each with its own
+// slot id, and keeps them running. See README.md and DESIGN.md.
+package main
+
+import (
+	"os"
+)
+
+func main() {
+	os.Exit(newCLI(os.Stdout, os.Stderr).run(os.Args[1:]))
+}

@@ -1,0 +1,156 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/slotrun/slotrun/internal/signame"
+)
+
+// Options say what to run and how to keep it running. Run validates nothing
+// that the caller could have validated (the config package does that); it
+// trusts Path to be an executable and Workers ≤ Slots.
+type Options struct {
+	Name      string   // instance name, used in log lines and prefixes
+	Path      string   // resolved executable of the worker
+	Args      []string // argv of the worker, Args[0] as the user typed it
+	Env       []string // KEY=VALUE added to every worker's environment
+	Workers   int      // workers started at once
+	Slots     int      // size of the id space; COMET_PROCESS_COUNT
+	PIDFile   string
+	SlotsFile string
+
+	Restart       Policy
+	MinUptime     time.Duration // a worker up this long restarts at once
+	BackoffMin    time.Duration
+	BackoffMax    time.Duration
+	MaxRestarts   int           // 0: no limit
+	RestartWindow time.Duration // the window MaxRestarts counts in
+
+	StopSignal  syscall.Signal
+	StopTimeout time.Duration
+
+	// Signals maps a signal to what the supervisor does with it. Signals not
+	// in the map keep Go's default disposition. DefaultActions is the usual
+	// base to merge user choices over.
+	Signals map[syscall.Signal]Action
+
+	// Prefix routes each worker's stdout and stderr through pipes and writes
+	// every line with a "[NAME:SLOT] " prefix.
+	Prefix bool
+	Stdout io.Writer // where prefixed lines go; os.Stdout when nil
+	Stderr io.Writer // os.Stderr when nil
+
+	Logger hclog.Logger // hclog.NewNullLogger() when nil
+}
+
+// Policy says which worker exits lead to a restart.
+type Policy int
+
+const (
+	RestartAlways    Policy = iota // every exit is restarted
+	RestartOnFailure               // exit 0 ends the slot
+	RestartNever                   // every exit ends the slot
+)
+
+var policyNames = []string{"always", "on-failure", "never"}
+
+func (p Policy) String() string {
+	if int(p) < len(policyNames) {
+		return policyNames[p]
+	}
+	return fmt.Sprintf("Policy(%d)", int(p))
+}
+
+// ParsePolicy reads "always", "on-failure" or "never".
+func ParsePolicy(s string) (Policy, error) {
+	for i, name := range policyNames {
+		if s == name {
+			return Policy(i), nil
+		}
+	}
+	return 0, fmt.Errorf("%q is not a restart policy (use always, on-failure or never)", s)
+}
+
+// ActionKind is what the supervisor does when a signal arrives.
+type ActionKind int
+
+const (
+	ActForward   ActionKind = iota // send it (or Action.Signal) to every worker's group
+	ActStop                        // graceful stop
+	ActRestart                     // rolling restart, one slot at a time
+	ActScaleUp                     // one more worker
+	ActScaleDown                   // one fewer worker
+	ActIgnore                      // nothing
+)
+
+var actionNames = []string{"forward", "stop", "restart", "scale-up", "scale-down", "ignore"}
+
+// Action is one entry of the signal table.
+type Action struct {
+	Kind   ActionKind
+	Signal syscall.Signal // for ActForward: the signal to send; 0 sends the one received
+}
+
+func (a Action) String() string {
+	name := actionNames[a.Kind]
+	if a.Kind == ActForward && a.Signal != 0 {
+		return name + ":" + signame.Name(a.Signal)
+	}
+	return name
+}
+
+// ParseAction reads "forward", "forward:SIG", "stop", "restart", "scale-up",
+// "scale-down" or "ignore".
+func ParseAction(s string) (Action, error) {
+	if target, ok := strings.CutPrefix(s, "forward:"); ok {
+		sig, err := signame.Parse(target)
+		if err != nil {
+			return Action{}, fmt.Errorf("action %q: %w", s, err)
+		}
+		return Action{Kind: ActForward, Signal: sig}, nil
+	}
+	for i, name := range actionNames {
+		if s == name {
+			return Action{Kind: ActionKind(i)}, nil
+		}
+	}
+	return Action{}, fmt.Errorf("%q is not an action (use forward, forward:SIG, stop, restart, scale-up, scale-down or ignore)", s)
+}
+
+// ErrUncatchable is returned by CheckSignal for signals the supervisor cannot
+// or must not take over.
+var ErrUncatchable = errors.New("cannot be given an action")
+
+// CheckSignal reports whether sig may be given an action: KILL and STOP
+// cannot be caught, and CHLD drives reaping.
+func CheckSignal(sig syscall.Signal) error {
+	switch sig {
+	case syscall.SIGKILL, syscall.SIGSTOP:
+		return fmt.Errorf("%s %w: the kernel does not let a process catch it", signame.Name(sig), ErrUncatchable)
+	case syscall.SIGCHLD:
+		return fmt.Errorf("%s %w: slotrun reaps workers with it", signame.Name(sig), ErrUncatchable)
+	}
+	return nil
+}
+
+// DefaultActions returns the signal table of DESIGN.md 4.5.
+func DefaultActions() map[syscall.Signal]Action {
+	return map[syscall.Signal]Action{
+		syscall.SIGTERM:  {Kind: ActStop},
+		syscall.SIGINT:   {Kind: ActStop},
+		syscall.SIGHUP:   {Kind: ActForward},
+		syscall.SIGQUIT:  {Kind: ActForward},
+		syscall.SIGUSR1:  {Kind: ActForward},
+		syscall.SIGUSR2:  {Kind: ActForward},
+		syscall.SIGWINCH: {Kind: ActForward},
+		syscall.SIGTTIN:  {Kind: ActScaleUp},
+		syscall.SIGTTOU:  {Kind: ActScaleDown},
+	}
+}

@@ -11,7 +11,9 @@ import (
 )
 
 func TestWorkersGetTheirSlotIDs(t *testing.T) {
-	p := start(t, "-n", "8", "--", workerBin, "--port", "80", "-x")
+	// No -- before the command: everything after it belongs to the worker
+	// (the worker's own flag parser needs the inner --).
+	p := start(t, "-n", "8", workerBin, "--", "--port", "80", "-x")
 	pids := p.waitReady(0, seq(8)...)
 	seen := map[int]bool{}
 	for id, pid := range pids {

@@ -1,0 +1,179 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestCrashedWorkerKeepsItsSlot(t *testing.T) {
+	t.Parallel()
+	p := start(t, "-n", "4", "--stop-timeout", "5s", "--", workerBin, "-grandchild")
+	pids := p.waitReady(0, seq(4)...)
+	grandchild := p.waitStdout(`^grandchild id=2 `).int(t, "pid")
+
+	from := p.lineCount()
+	if err := syscall.Kill(pids[2], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_, f := waitLine(t, p.stdout, from, `^ready id=2 `)
+	if f.int(t, "pid") == pids[2] {
+		t.Fatalf("replacement has the old pid %d", pids[2])
+	}
+	if alive(grandchild) {
+		t.Errorf("grandchild %d of the killed worker is still alive after the replacement started", grandchild)
+	}
+	waitLine(t, p.stderr, 0, `worker exited:.* slot=2 .*signal=KILL`)
+	table := openTable(t, p.dir, 4)
+	eventually(t, waitFor, "slot table names the replacement", func() bool {
+		return table.Snapshot()[2].PID == f.int(t, "pid")
+	})
+	for id, pid := range pids {
+		if id != 2 && !alive(pid) {
+			t.Errorf("worker %d (pid %d) died along with worker 2", id, pid)
+		}
+	}
+}
+
+// startTimes returns the times of the "worker started" log lines of a slot.
+func startTimes(t *testing.T, stderr string, slot int) []time.Time {
+	t.Helper()
+	rx := regexp.MustCompile(fmt.Sprintf(`^(\S+) \[INFO\]\s+slotrun\.slot-%d: worker started:`, slot))
+	var times []time.Time
+	for _, line := range strings.Split(stderr, "\n") {
+		if m := rx.FindStringSubmatch(line); m != nil {
+			ts, err := time.Parse("2006-01-02T15:04:05.000Z0700", m[1])
+			if err != nil {
+				t.Fatalf("log time %q: %v", m[1], err)
+			}
+			times = append(times, ts)
+		}
+	}
+	return times
+}
+
+func TestQuickFailuresBackOffExponentiallyUpToTheCap(t *testing.T) {
+	t.Parallel()
+	p := start(t, "-n", "1", "--backoff-min", "50ms", "--backoff-max", "200ms", "--min-uptime", "5s",
+		"--max-restarts", "5", "--restart-window", "1m", "--", workerBin, "-exit", "3")
+	if code := p.wait(); code != 3 {
+		t.Errorf("exit code %d after giving up; want the worker's 3", code)
+	}
+	var delays []string
+	for _, m := range regexp.MustCompile(`restart scheduled: .*delay=(\S+)`).FindAllStringSubmatch(p.stderr.text(), -1) {
+		delays = append(delays, m[1])
+	}
+	want := []string{"50ms", "100ms", "200ms", "200ms", "200ms"}
+	if strings.Join(delays, " ") != strings.Join(want, " ") {
+		t.Errorf("backoff delays %v; want %v", delays, want)
+	}
+	// Each restart waited at least its delay (an upper bound would be a
+	// timing assertion; the delays themselves are checked above).
+	starts := startTimes(t, p.stderr.text(), 0)
+	if len(starts) != len(want)+1 {
+		t.Fatalf("%d starts; want %d", len(starts), len(want)+1)
+	}
+	for i, d := range want {
+		wait, _ := time.ParseDuration(d)
+		// Log times have millisecond precision.
+		if gap := starts[i+1].Sub(starts[i]); gap < wait-time.Millisecond {
+			t.Errorf("restart %d came %v after the previous start; want at least %v", i+1, gap, wait)
+		}
+	}
+}
+
+func TestWorkerUpForMinUptimeRestartsAtOnce(t *testing.T) {
+	t.Parallel()
+	p := start(t, "-n", "1", "--min-uptime", "100ms", "--backoff-min", "10s", "--",
+		workerBin, "-exit-after", "150ms", "-code", "1")
+	first := p.waitReady(0, 0)[0]
+	_, f := waitLine(t, p.stderr, 0, `restart scheduled:`)
+	if f["delay"] != "0s" || f["failures"] != "0" {
+		t.Errorf("restart after a long enough run: delay=%s failures=%s; want 0s and 0", f["delay"], f["failures"])
+	}
+	_, again := waitLine(t, p.stdout, 1, `^ready id=0 `)
+	if again.int(t, "pid") == first {
+		t.Errorf("no new worker")
+	}
+}
+
+func TestMaxRestartsGivesUpWithTheWorkersCode(t *testing.T) {
+	t.Parallel()
+	p := start(t, "-n", "2", "--max-restarts", "3", "--restart-window", "1m", "--backoff-min", "1ms", "--backoff-max", "1ms",
+		"--", "/bin/sh", "-c", `echo "ready id=$COMET_PROCESS_ID"; [ "$COMET_PROCESS_ID" = 1 ] && exit 7; exec sleep 60`)
+	if code := p.wait(); code != 7 {
+		t.Errorf("exit code %d; want the failing worker's 7", code)
+	}
+	if n := strings.Count(p.stdout.text(), "ready id=1"); n != 4 {
+		t.Errorf("slot 1 started %d times; want 1 + 3 restarts", n)
+	}
+	if !regexp.MustCompile(`giving up.*max_restarts=3`).MatchString(p.stderr.text()) {
+		t.Errorf("no log line naming the rule that gave up")
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, ".pid", "slotrun.pid")); !os.IsNotExist(err) {
+		t.Errorf("pid file left behind after giving up: %v", err)
+	}
+}
+
+func TestGiveUpAfterCleanExitsExitsOne(t *testing.T) {
+	t.Parallel()
+	code, _, _ := runOnce(t, t.TempDir(), "-n", "1", "--max-restarts", "2", "--backoff-min", "1ms", "--backoff-max", "1ms",
+		"--", workerBin, "-exit", "0")
+	if code != 1 {
+		t.Errorf("exit code %d; want 1 when the last exit was 0", code)
+	}
+}
+
+func TestRestartNeverExitsWithTheWorkersStatus(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		worker []string
+		want   int
+	}{
+		{"code", []string{"-exit", "42"}, 42},
+		{"killed", []string{"-kill-self"}, 128 + 9},
+		{"clean", []string{"-exit", "0"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"-n", "1", "--restart", "never", "--", workerBin}, tt.worker...)
+			if code, _, _ := runOnce(t, t.TempDir(), args...); code != tt.want {
+				t.Errorf("exit code %d; want %d", code, tt.want)
+			}
+		})
+	}
+}
+
+func TestRestartNeverReportsTheFirstFailure(t *testing.T) {
+	t.Parallel()
+	code, _, _ := runOnce(t, t.TempDir(), "-n", "3", "--restart", "never", "--",
+		"/bin/sh", "-c", `[ "$COMET_PROCESS_ID" = 1 ] && exit 9; exit 0`)
+	if code != 9 {
+		t.Errorf("exit code %d; want 9, the only failing worker's", code)
+	}
+}
+
+func TestOnFailureRestartsOnlyFailures(t *testing.T) {
+	t.Parallel()
+	// Slot 0 fails once, then succeeds; slot 1 succeeds at once.
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "failed-once")
+	script := fmt.Sprintf(`echo "ready id=$COMET_PROCESS_ID"; if [ "$COMET_PROCESS_ID" = 0 ] && [ ! -e %s ]; then touch %s; exit 5; fi; exit 0`, marker, marker)
+	code, stdout, _ := runOnce(t, dir, "-n", "2", "--restart", "on-failure", "--backoff-min", "1ms", "--", "/bin/sh", "-c", script)
+	if code != 0 {
+		t.Errorf("exit code %d; want 0 once every slot ended cleanly", code)
+	}
+	if n := strings.Count(stdout, "ready id=0"); n != 2 {
+		t.Errorf("slot 0 started %d times; want 2 (one restart after its failure)", n)
+	}
+	if n := strings.Count(stdout, "ready id=1"); n != 1 {
+		t.Errorf("slot 1 started %d times; want 1 (exit 0 ends the slot)", n)
+	}
+}

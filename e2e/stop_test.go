@@ -1,0 +1,86 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"syscall"
+	"testing"
+)
+
+func TestStopSignalStopsEverythingCleanly(t *testing.T) {
+	t.Parallel()
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			p := start(t, "-n", "4", "--", workerBin, "-grandchild")
+			pids := p.waitReady(0, seq(4)...)
+			grandchild := p.waitStdout(`^grandchild id=3 `).int(t, "pid")
+			p.signal(sig)
+			if code := p.wait(); code != 0 {
+				t.Errorf("exit code %d; want 0", code)
+			}
+			for id := range 4 {
+				p.waitStdout(`^signal id=` + string(rune('0'+id)) + ` .*sig=TERM`)
+			}
+			for id, pid := range pids {
+				if alive(pid) {
+					t.Errorf("worker %d (pid %d) still alive", id, pid)
+				}
+			}
+			if alive(grandchild) {
+				t.Errorf("grandchild %d still alive: the stop signal must reach the process group", grandchild)
+			}
+			if _, err := os.Stat(filepath.Join(p.dir, ".pid", "slotrun.pid")); !os.IsNotExist(err) {
+				t.Errorf("pid file left behind: %v", err)
+			}
+			for _, h := range openTable(t, p.dir, 4).Snapshot() {
+				if h.PID != 0 {
+					t.Errorf("slot %d still held by %d", h.Slot, h.PID)
+				}
+			}
+		})
+	}
+}
+
+func TestStopTimeoutKillsStubbornWorkersAndExitsOne(t *testing.T) {
+	t.Parallel()
+	p := start(t, "-n", "2", "--stop-timeout", "300ms", "--", workerBin, "-ignore-term")
+	pids := p.waitReady(0, 0, 1)
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(); code != 1 {
+		t.Errorf("exit code %d; want 1 when a worker had to be killed", code)
+	}
+	for id, pid := range pids {
+		if alive(pid) {
+			t.Errorf("worker %d (pid %d) survived the stop", id, pid)
+		}
+	}
+	if !regexp.MustCompile(`killing the worker's process group`).MatchString(p.stderr.text()) {
+		t.Errorf("no log line about the forced kill")
+	}
+}
+
+func TestSecondStopSignalKillsAtOnce(t *testing.T) {
+	t.Parallel()
+	// A stop timeout far beyond the test's wait: only the second TERM can
+	// end this in time.
+	p := start(t, "-n", "2", "--stop-timeout", "10m", "--", workerBin, "-ignore-term")
+	p.waitReady(0, 0, 1)
+	p.signal(syscall.SIGTERM)
+	p.waitStderr(`stopping:`)
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(); code != 1 {
+		t.Errorf("exit code %d; want 1 (workers were killed)", code)
+	}
+}
+
+func TestStopDuringBackoffExitsZero(t *testing.T) {
+	t.Parallel()
+	p := start(t, "-n", "1", "--backoff-min", "10m", "--backoff-max", "10m", "--", workerBin, "-exit", "1")
+	p.waitStderr(`restart scheduled:.*delay=10m`)
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(); code != 0 {
+		t.Errorf("exit code %d; want 0 for a requested stop", code)
+	}
+}

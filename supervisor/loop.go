@@ -150,21 +150,17 @@ func (s *supervisor) finish() int {
 
 func (s *supervisor) releaseAll() {
 	for _, sl := range s.slots {
-		if sl.held {
+		if sl.holder != 0 {
 			s.release(sl)
 		}
 	}
 }
 
 func (s *supervisor) release(sl *slot) {
-	holder := s.self
-	if sl.state == slotRunning {
-		holder = sl.pid
-	}
-	if err := s.table.Release(sl.id, holder); err != nil {
+	if err := s.table.Release(sl.id, sl.holder); err != nil {
 		sl.log.Warn("cannot release the slot", "error", err)
 	}
-	sl.held = false
+	sl.holder = 0
 }
 
 // --- timers ---------------------------------------------------------------
@@ -246,9 +242,15 @@ func (s *supervisor) onExit(sl *slot) {
 		sl.log.Warn("worker exited", args...)
 	}
 	// Hold the slot in our own name while it waits, so nobody else takes it.
-	if err := s.table.Transfer(sl.id, sl.pid, s.self); err != nil {
-		sl.log.Warn("slot taken by another process while its worker ended; will retake it", "error", err)
-		sl.held = false
+	if sl.holder == sl.pid {
+		if err := s.table.Transfer(sl.id, sl.pid, s.self); err != nil {
+			// Between the worker's death and this reap the slot looked
+			// free, and another process took it. Wait until it is free.
+			sl.log.Warn("slot taken by another process while its worker ended; will retake it", "error", err)
+			sl.holder = 0
+		} else {
+			sl.holder = s.self
+		}
 	}
 	if s.rolling != nil && s.rolling.current == sl && !sl.restartIt {
 		s.log.Warn("rolling restart halted: the new worker did not stay up", "slot", sl.id, "min_uptime", s.opts.MinUptime)
@@ -307,7 +309,7 @@ func (s *supervisor) endSlot(sl *slot) {
 		s.firstFail = &st
 	}
 	s.cancelTimer(sl)
-	if sl.held {
+	if sl.holder != 0 {
 		s.release(sl)
 	}
 	sl.state = slotIdle
@@ -375,7 +377,7 @@ func (s *supervisor) giveUp(sl *slot) {
 
 // spawn starts a worker in sl, which the supervisor must hold (or retake).
 func (s *supervisor) spawn(sl *slot) {
-	if !sl.held {
+	if sl.holder == 0 {
 		if err := s.table.AcquireSlot(sl.id, s.self); err != nil {
 			sl.failures++
 			delay := Backoff(sl.failures, s.opts.BackoffMin, s.opts.BackoffMax)
@@ -384,7 +386,7 @@ func (s *supervisor) spawn(sl *slot) {
 			s.setTimer(sl, delay, timerRestart)
 			return
 		}
-		sl.held = true
+		sl.holder = s.self
 	}
 	stdout, stderr := os.Stdout, os.Stderr
 	var pipes *workerPipes
@@ -409,8 +411,12 @@ func (s *supervisor) spawn(sl *slot) {
 		s.afterExit(sl)
 		return
 	}
-	if err := s.table.Transfer(sl.id, s.self, pid); err != nil {
-		sl.log.Warn("cannot record the worker in the slot table", "pid", pid, "error", err)
+	// If the worker already exited (it may, before we look), the slot
+	// stays in our name: it is held either way.
+	if err := s.table.Transfer(sl.id, s.self, pid); err == nil {
+		sl.holder = pid
+	} else {
+		sl.log.Debug("slot stays in the supervisor's name", "pid", pid, "error", err)
 	}
 	sl.pid = pid
 	sl.state = slotRunning
@@ -539,7 +545,7 @@ func (s *supervisor) scaleUp() {
 		if err := s.table.AcquireSlot(sl.id, s.self); err != nil {
 			continue // held by a process outside this supervisor
 		}
-		sl.held = true
+		sl.holder = s.self
 		sl.log.Info("scaling up")
 		s.spawn(sl)
 		return

@@ -128,7 +128,7 @@ func (s *supervisor) start() (err error) {
 	s.log.Info("starting", "workers", s.opts.Workers, "slots", s.table.Size(), "command", strings.Join(s.opts.Args, " "),
 		"pidfile", s.opts.PIDFile, "slots_file", s.opts.SlotsFile)
 	for _, sl := range s.slots {
-		if sl.held {
+		if sl.holder != 0 {
 			s.spawn(sl)
 		}
 	}
@@ -140,7 +140,7 @@ func (s *supervisor) takeSlots(n int) error {
 	taken := 0
 	for i := 0; i < s.table.Size() && taken < n; i++ {
 		if s.table.AcquireSlot(i, s.self) == nil {
-			s.slots[i].held = true
+			s.slots[i].holder = s.self
 			taken++
 		}
 	}

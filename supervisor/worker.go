@@ -34,7 +34,9 @@ type slot struct {
 	id    int
 	log   hclog.Logger
 	state state
-	held  bool // the slot table names us or our worker as its holder
+	// holder is the pid the slot table names for this slot: the worker's,
+	// ours while the slot waits, or 0 when we do not hold it.
+	holder int
 
 	pid      int // the worker's main process; its process group id too
 	started  time.Time

@@ -52,10 +52,10 @@ type timerEvent struct {
 type timerKind int
 
 const (
-	timerRestart   timerKind = iota // backoff over: start the worker
-	timerKill                       // stop timeout over: SIGKILL the group
-	timerRecheck                    // SIGKILLed group not gone yet: look again
-	timerUp                         // rolling restart: the new worker stayed up
+	timerRestart timerKind = iota // backoff over: start the worker
+	timerKill                     // stop timeout over: SIGKILL the group
+	timerRecheck                  // SIGKILLed group not gone yet: look again
+	timerUp                       // rolling restart: the new worker stayed up
 )
 
 // rollingPlan is a rolling restart: one slot at a time, the next once the

@@ -1,0 +1,46 @@
+// Package slots gives each of a set of cooperating processes on one host a
+// small, unique integer id — its slot — without a coordinator process, and
+// hands the id of a process that died to whoever asks next. slotrun uses it to
+// give workers stable ids (COMET_PROCESS_ID); worker programs started by
+// something else use GetProcessID to draw ids from the same table.
+//
+// The ids live in a slot table: a file that every process using it maps
+// MAP_SHARED (DESIGN.md 6.2). Little-endian on disk:
+//
+//	offset 0   header, 64 bytes: magic "SLOTRUN1", version uint32 = 1,
+//	           slot count uint32, 48 reserved bytes (zero)
+//	offset 64  slot i at 64+8*i: holder pid uint32, start-time tag uint32,
+//	           read as one uint64 word pid | tag<<32; 0 means free
+//
+// What the package promises:
+//
+//   - A slot changes only by one 64-bit compare-and-swap of its whole word.
+//     Two processes never both succeed in taking the same slot, and nobody
+//     holds a lock while taking or giving one back.
+//   - A slot is free when its word is zero or its holder is dead: gone, a
+//     zombie, or replaced by an unrelated process that was given the same pid.
+//     The tag — the low 32 bits of the holder's start time, field 22 of
+//     /proc/PID/stat — tells the holder from a later process with its pid. So a
+//     holder that crashes never leaks its slot, and nobody has to clean up.
+//   - A slot whose holder is alive is never taken from it.
+//   - No file content makes Open or a later call panic or fault: a file that
+//     is a symlink, not a regular file, owned by another user, group- or
+//     world-writable, or not a well-formed table is refused with an error that
+//     names the file and says what to do.
+//   - A table only grows. Each Table sees the slot count it mapped.
+//
+// Limits:
+//
+//   - Pids are those of the caller's PID namespace: processes that share a
+//     table must share one.
+//   - The tag keeps 32 bits of a tick count, so a process that reuses a dead
+//     holder's pid exactly 2^32 ticks (about 497 days at 100 Hz) after the
+//     holder started is taken for it.
+//   - Slot words are accessed in the CPU's byte order, which is the file's only
+//     on little-endian CPUs (amd64, arm64, ...): Open refuses to work on a
+//     big-endian CPU, and anywhere but Linux, whose /proc it reads.
+//   - Truncating a table file by hand while processes map it makes them fault.
+//
+// Supervisors use Open and the methods of Table. Worker programs use FromEnv
+// when a supervisor started them, GetProcessID otherwise.
+package slots

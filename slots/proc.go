@@ -1,0 +1,130 @@
+package slots
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// maxPID is Linux's PID_MAX_LIMIT. No process has a larger pid, so a word
+// naming one has no live holder, and kill is never called with it (a pid
+// above 2^31 would turn negative and address a process group).
+const maxPID = 1 << 22
+
+// holderWord is the slot word that names pid as holder: the pid and the low
+// 32 bits of its start time.
+func holderWord(pid int, tag uint32) uint64 { return uint64(uint32(pid)) | uint64(tag)<<32 }
+
+func pidOf(w uint64) int    { return int(uint32(w)) }
+func tagOf(w uint64) uint32 { return uint32(w >> 32) }
+
+// self is the word this process writes as a holder. A process's pid and
+// start time never change, so it is read from /proc once; Acquire and
+// Release for one's own pid, the common case, then touch no file.
+var self = sync.OnceValues(func() (uint64, error) {
+	pid := os.Getpid()
+	st, err := readStat(pid)
+	if err != nil {
+		return 0, fmt.Errorf("cannot read this process's start time: %w", err)
+	}
+	return holderWord(pid, uint32(st.start)), nil
+})
+
+// wordFor returns the word that records the running process pid as a holder.
+func wordFor(pid int) (uint64, error) {
+	if pid < 1 || pid > maxPID {
+		return 0, fmt.Errorf("%d is not a process id", pid)
+	}
+	if w, err := self(); err == nil && pidOf(w) == pid {
+		return w, nil
+	}
+	st, err := readStat(pid)
+	if err != nil {
+		return 0, fmt.Errorf("pid %d: cannot read its start time: %w", pid, err)
+	}
+	if st.dead() {
+		return 0, fmt.Errorf("pid %d has exited (state %c)", pid, st.state)
+	}
+	return holderWord(pid, uint32(st.start)), nil
+}
+
+// alive reports whether the holder that w names is running: its pid exists,
+// is not a zombie, and started at the time w's tag records — otherwise the
+// pid now belongs to a later process. When the answer cannot be known, it
+// is yes: taking a live holder's slot would give one id to two processes,
+// while keeping a dead holder's costs one slot until the next look.
+func alive(w uint64) bool {
+	if w == 0 {
+		return false
+	}
+	if s, err := self(); err == nil && w == s {
+		return true
+	}
+	pid := pidOf(w)
+	if pid < 1 || pid > maxPID {
+		return false
+	}
+	// Signal 0 checks existence only; EPERM means it exists under another
+	// user. ESRCH settles it without reading /proc.
+	if unix.Kill(pid, 0) == unix.ESRCH {
+		return false
+	}
+	st, err := readStat(pid)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ESRCH) {
+			// Either it exited since kill, or /proc does not show it (a
+			// /proc mounted with hidepid, or of another PID namespace):
+			// ask kill again to tell which.
+			return unix.Kill(pid, 0) != unix.ESRCH
+		}
+		return true
+	}
+	return !st.dead() && uint32(st.start) == tagOf(w)
+}
+
+// procStat is what the package needs from /proc/PID/stat.
+type procStat struct {
+	state byte   // field 3: R, S, D, Z, X, ...
+	start uint64 // field 22: start time, in clock ticks after boot
+}
+
+// dead reports a zombie or a process being torn down ('x' on kernels
+// before 3.14).
+func (s procStat) dead() bool { return s.state == 'Z' || s.state == 'X' || s.state == 'x' }
+
+func readStat(pid int) (procStat, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	return parseStat(b)
+}
+
+var errStatFormat = errors.New("unexpected /proc/PID/stat format")
+
+// parseStat reads the state and start time from the contents of
+// /proc/PID/stat. Field 2 is the command name in parentheses, which may
+// itself hold spaces and parentheses: the fields are counted from after the
+// last ')'.
+func parseStat(b []byte) (procStat, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return procStat{}, errStatFormat
+	}
+	f := bytes.Fields(b[i+1:]) // f[0] is field 3
+	const state, start = 3 - 3, 22 - 3
+	if len(f) <= start || len(f[state]) != 1 {
+		return procStat{}, errStatFormat
+	}
+	t, err := strconv.ParseUint(string(f[start]), 10, 64)
+	if err != nil {
+		return procStat{}, errStatFormat
+	}
+	return procStat{state: f[state][0], start: t}, nil
+}

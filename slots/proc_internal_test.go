@@ -1,0 +1,68 @@
+package slots
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestParseStat(t *testing.T) {
+	// Fields 3 to 22 after the name; field 22 (start time) is 4242.
+	tail := " S 1 1 1 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 4242 1000 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
+	tests := []struct {
+		name, stat string
+		state      byte
+		start      uint64
+		ok         bool
+	}{
+		{"plain", "123 (sleep)" + tail, 'S', 4242, true},
+		{"spaces in name", "123 (my worker)" + tail, 'S', 4242, true},
+		{"parens in name", "123 (a) Z 1 (b))" + tail, 'S', 4242, true},
+		{"name is ')'", "123 ())" + tail, 'S', 4242, true},
+		{"newline in name", "123 (a\nb)" + tail, 'S', 4242, true},
+		{"zombie", "123 (x) Z" + tail[2:], 'Z', 4242, true},
+		{"start time past 32 bits", "1 (x)" + strings.Replace(tail, " 4242 ", " 4294971538 ", 1), 'S', 4294971538, true},
+		{"no parens", "123 sleep" + tail, 0, 0, false},
+		{"too few fields", "123 (sleep) S 1 1 1", 0, 0, false},
+		{"empty", "", 0, 0, false},
+		{"state too long", "123 (x) SS" + tail[2:], 0, 0, false},
+		{"start time not a number", "1 (x)" + strings.Replace(tail, " 4242 ", " 42x2 ", 1), 0, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, err := parseStat([]byte(tt.stat))
+			if (err == nil) != tt.ok || st.state != tt.state || st.start != tt.start {
+				t.Errorf("parseStat = {%q %d}, %v; want {%q %d}, ok %v", st.state, st.start, err, tt.state, tt.start, tt.ok)
+			}
+		})
+	}
+}
+
+func TestSelfWordIsPIDAndStartTime(t *testing.T) {
+	w, err := self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := readStat(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := holderWord(os.Getpid(), uint32(st.start)); w != want {
+		t.Errorf("self() = %#x, want %#x", w, want)
+	}
+	if !alive(w) {
+		t.Errorf("this process is not alive by its own word")
+	}
+}
+
+func TestCheckPlatform(t *testing.T) {
+	if err := checkPlatform("linux", true); err != nil {
+		t.Errorf("linux, little-endian: %v", err)
+	}
+	if err := checkPlatform("linux", false); err == nil || !strings.Contains(err.Error(), "little-endian") {
+		t.Errorf("big-endian: %v, want an error about byte order", err)
+	}
+	if err := checkPlatform("darwin", true); err == nil || !strings.Contains(err.Error(), "Linux") {
+		t.Errorf("darwin: %v, want an error saying Linux", err)
+	}
+}

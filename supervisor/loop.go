@@ -234,7 +234,7 @@ func (s *supervisor) reap() {
 // onExit handles the end of a worker's main process.
 func (s *supervisor) onExit(sl *slot) {
 	uptime := time.Since(sl.started)
-	args := append([]any{"pid", sl.pid, "uptime", uptime.Round(time.Millisecond)}, sl.lastExit.logArgs()...)
+	args := append([]any{"pid", sl.pid, "uptime", uptime.Round(time.Millisecond).String()}, sl.lastExit.logArgs()...)
 	switch {
 	case s.stopping || sl.removing || sl.restartIt || sl.lastExit.success():
 		sl.log.Info("worker exited", args...)
@@ -253,7 +253,7 @@ func (s *supervisor) onExit(sl *slot) {
 		}
 	}
 	if s.rolling != nil && s.rolling.current == sl && !sl.restartIt {
-		s.log.Warn("rolling restart halted: the new worker did not stay up", "slot", sl.id, "min_uptime", s.opts.MinUptime)
+		s.log.Warn("rolling restart halted: the new worker did not stay up", "slot", sl.id, "min_uptime", s.opts.MinUptime.String())
 		s.rolling = nil
 	}
 	sl.state = slotDraining
@@ -354,7 +354,7 @@ func (s *supervisor) scheduleRestart(sl *slot) {
 	} else {
 		sl.failures = 0
 	}
-	sl.log.Info("restart scheduled", "delay", delay, "failures", sl.failures)
+	sl.log.Info("restart scheduled", "delay", delay.String(), "failures", sl.failures)
 	if !quick {
 		s.spawn(sl)
 		return
@@ -368,7 +368,7 @@ func (s *supervisor) giveUp(sl *slot) {
 		code = 1
 	}
 	sl.log.Error("giving up: the slot failed too often", "rule", "max-restarts", "max_restarts", s.opts.MaxRestarts,
-		"window", s.opts.RestartWindow, "exit_code", code)
+		"window", s.opts.RestartWindow.String(), "exit_code", code)
 	s.endSlot(sl)
 	s.beginStop(code)
 }
@@ -381,7 +381,7 @@ func (s *supervisor) spawn(sl *slot) {
 		if err := s.table.AcquireSlot(sl.id, s.self); err != nil {
 			sl.failures++
 			delay := Backoff(sl.failures, s.opts.BackoffMin, s.opts.BackoffMax)
-			sl.log.Warn("slot is held by another process; waiting for it", "error", err, "delay", delay)
+			sl.log.Warn("slot is held by another process; waiting for it", "error", err, "delay", delay.String())
 			sl.state = slotWaiting
 			s.setTimer(sl, delay, timerRestart)
 			return
@@ -446,7 +446,7 @@ func (s *supervisor) kill(sl *slot) {
 	if sl.state != slotRunning && sl.state != slotDraining {
 		return
 	}
-	sl.log.Warn("killing the worker's process group: it outlived the stop timeout", "pid", sl.pid, "stop_timeout", s.opts.StopTimeout)
+	sl.log.Warn("killing the worker's process group: it outlived the stop timeout", "pid", sl.pid, "stop_timeout", s.opts.StopTimeout.String())
 	if s.stopping && s.exitCode == 0 {
 		s.exitCode = 1
 	}
@@ -470,7 +470,7 @@ func (s *supervisor) beginStop(code int) {
 	s.stopping = true
 	s.exitCode = code
 	s.rolling = nil
-	s.log.Info("stopping", "signal", signame.Name(s.opts.StopSignal), "timeout", s.opts.StopTimeout, "workers", len(s.byPID))
+	s.log.Info("stopping", "signal", signame.Name(s.opts.StopSignal), "timeout", s.opts.StopTimeout.String(), "workers", len(s.byPID))
 	for _, sl := range s.slots {
 		switch sl.state {
 		case slotWaiting:

@@ -7,6 +7,9 @@
 // state. It forks, reaps (wait4(-1) on SIGCHLD, never exec.Cmd.Wait), runs
 // the restart policy and the stop. Other goroutines only send it events:
 // signals, and timers that fall due. Idle, nothing wakes up.
+//
+// Every event is logged once, with slot and pid where they apply. Durations
+// are logged as strings ("1.5s"), so text and JSON logs read the same.
 package supervisor
 
 import (

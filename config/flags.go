@@ -1,0 +1,250 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/slotrun/slotrun/internal/signame"
+	"github.com/slotrun/slotrun/supervisor"
+)
+
+// runFlags holds the raw text of every `run` flag. Values are parsed after
+// pflag is done, by the same parsers the config file uses, so that errors
+// read `--workers: "abc" is not a number` rather than pflag's own wording.
+type runFlags struct {
+	fs         *pflag.FlagSet
+	config     string
+	name       string
+	workers    string
+	slots      string
+	pidfile    string
+	slotsFile  string
+	restart    string
+	minUptime  string
+	backoffMin string
+	backoffMax string
+	maxRestart string
+	window     string
+	stopSignal string
+	stopTime   string
+	signals    []string
+	prefix     bool
+	env        []string
+	logLevel   string
+	logFormat  string
+}
+
+func newRunFlags() *runFlags {
+	f := &runFlags{fs: pflag.NewFlagSet("slotrun", pflag.ContinueOnError)}
+	fs := f.fs
+	// Everything after the first non-flag argument belongs to the worker.
+	fs.SetInterspersed(false)
+	fs.SortFlags = false
+	fs.SetOutput(io.Discard)
+	fs.StringVarP(&f.workers, "workers", "n", "", "number of `N` workers (default: usable CPUs)")
+	fs.StringVarP(&f.config, "config", "c", "", "HCL config `FILE`")
+	fs.StringVar(&f.name, "name", "", "instance `NAME`; names the default files and log lines (default slotrun)")
+	fs.StringVar(&f.pidfile, "pidfile", "", "supervisor PID file `PATH` (default .pid/NAME.pid)")
+	fs.StringVar(&f.slotsFile, "slots-file", "", "slot table `PATH`; share it to share an id space (default .pid/NAME.slots)")
+	fs.StringVar(&f.slots, "slots", "", "size `M` of the id space, M >= N; COMET_PROCESS_COUNT (default N)")
+	fs.StringVar(&f.restart, "restart", "", "restart `POLICY`: always, on-failure, never (default always)")
+	fs.StringVar(&f.minUptime, "min-uptime", "", "a worker up this `DURATION` restarts at once (default 1s)")
+	fs.StringVar(&f.backoffMin, "backoff-min", "", "first backoff `DURATION` after a quick failure (default 100ms)")
+	fs.StringVar(&f.backoffMax, "backoff-max", "", "longest backoff `DURATION` (default 30s)")
+	fs.StringVar(&f.maxRestart, "max-restarts", "", "give up after `K` restarts of a slot within the window; 0: never (default 0)")
+	fs.StringVar(&f.window, "restart-window", "", "the `DURATION` max-restarts counts in (default 60s)")
+	fs.StringVar(&f.stopSignal, "stop-signal", "", "`SIGNAL` a graceful stop sends each worker (default TERM)")
+	fs.StringVar(&f.stopTime, "stop-timeout", "", "`DURATION` before SIGKILL at stop (default 10s)")
+	fs.StringArrayVar(&f.signals, "signal", nil, "`SIG=ACTION`: forward, forward:SIG, stop, restart, scale-up, scale-down, ignore (repeatable)")
+	fs.BoolVar(&f.prefix, "prefix", false, "prefix each line of worker output with [NAME:SLOT]")
+	fs.StringArrayVar(&f.env, "env", nil, "`KEY=VALUE` added to every worker's environment (repeatable)")
+	fs.StringVar(&f.logLevel, "log-level", "", "`LEVEL`: trace, debug, info, warn, error (default info)")
+	fs.StringVar(&f.logFormat, "log-format", "", "`FORMAT`: text or json (default text)")
+	fs.BoolP("help", "h", false, "show this help")
+	return f
+}
+
+// Usage writes the help of `slotrun run`.
+func Usage(w io.Writer) {
+	fmt.Fprint(w, `slotrun supervises N copies of a worker, each with its own COMET_PROCESS_ID.
+
+Usage:
+  slotrun [run] [FLAGS] -- COMMAND [ARG...]
+  slotrun signal [--name NAME | --pidfile PATH] SIGNAL
+  slotrun version
+
+Flags of run:
+`)
+	fmt.Fprint(w, newRunFlags().fs.FlagUsages())
+}
+
+// Load parses the arguments of `slotrun run` (without "run"), reads the
+// config file if one is named, and returns validated settings with the
+// command resolved. With --help it prints the usage to stdout and returns
+// ErrHelp.
+func Load(args []string, stdout io.Writer) (*Settings, error) {
+	f := newRunFlags()
+	if err := f.fs.Parse(args); err != nil {
+		return nil, flagError(err)
+	}
+	if help, _ := f.fs.GetBool("help"); help {
+		Usage(stdout)
+		return nil, ErrHelp
+	}
+	s := Defaults()
+	if f.fs.Lookup("config").Changed && f.config == "" {
+		return nil, usageErrorf("--config needs a file name")
+	}
+	if f.config != "" {
+		if err := loadFile(f.config, &s); err != nil {
+			return nil, err
+		}
+	}
+	if err := f.apply(&s); err != nil {
+		return nil, err
+	}
+	if cmd := f.fs.Args(); len(cmd) > 0 {
+		s.Command = cmd
+	}
+	if err := s.resolve(); err != nil {
+		return nil, err
+	}
+	path, err := resolveCommand(s.Command[0])
+	if err != nil {
+		return nil, err
+	}
+	s.Path = path
+	return &s, nil
+}
+
+// apply overlays the flags the user typed onto s.
+func (f *runFlags) apply(s *Settings) error {
+	set := func(name string, parse func(string) error) error {
+		fl := f.fs.Lookup(name)
+		if !fl.Changed {
+			return nil
+		}
+		if err := parse(fl.Value.String()); err != nil {
+			return usageErrorf("--%s: %w", name, err)
+		}
+		return nil
+	}
+	count := func(dst *int) func(string) error {
+		return func(v string) (err error) { *dst, err = parseCount(v); return err }
+	}
+	duration := func(dst *time.Duration) func(string) error {
+		return func(v string) (err error) { *dst, err = parseDuration(v); return err }
+	}
+	steps := []struct {
+		name  string
+		parse func(string) error
+	}{
+		{"name", func(v string) (err error) { s.Name, err = checkName(v); return err }},
+		{"workers", count(&s.Workers)},
+		{"slots", count(&s.Slots)},
+		{"pidfile", func(v string) (err error) { s.PIDFile, err = parsePath(v); return err }},
+		{"slots-file", func(v string) (err error) { s.SlotsFile, err = parsePath(v); return err }},
+		{"restart", func(v string) (err error) { s.Restart.Policy, err = supervisor.ParsePolicy(v); return err }},
+		{"min-uptime", duration(&s.Restart.MinUptime)},
+		{"backoff-min", duration(&s.Restart.BackoffMin)},
+		{"backoff-max", duration(&s.Restart.BackoffMax)},
+		{"max-restarts", func(v string) (err error) { s.Restart.MaxRestarts, err = parseLimit(v); return err }},
+		{"restart-window", duration(&s.Restart.Window)},
+		{"stop-signal", func(v string) (err error) { s.Stop.Signal, err = signame.Parse(v); return err }},
+		{"stop-timeout", duration(&s.Stop.Timeout)},
+		{"log-level", func(v string) (err error) { s.Log.Level, err = parseLogLevel(v); return err }},
+		{"log-format", func(v string) (err error) { s.Log.Format, err = parseLogFormat(v); return err }},
+	}
+	for _, st := range steps {
+		if err := set(st.name, st.parse); err != nil {
+			return err
+		}
+	}
+	if f.fs.Lookup("prefix").Changed {
+		s.Prefix = f.prefix
+	}
+	for _, kv := range f.env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return usageErrorf("--env: %q has no = (write KEY=VALUE)", kv)
+		}
+		if err := checkEnvKey(k); err != nil {
+			return usageErrorf("--env: %w", err)
+		}
+		s.Env[k] = v
+	}
+	for _, entry := range f.signals {
+		name, action, ok := strings.Cut(entry, "=")
+		if !ok {
+			return usageErrorf("--signal: %q has no = (write SIG=ACTION, as in HUP=restart)", entry)
+		}
+		sig, act, err := parseSignalAction(name, action)
+		if err != nil {
+			return usageErrorf("--signal %s: %w", entry, err)
+		}
+		s.Signals[sig] = act
+	}
+	return nil
+}
+
+// flagError rewrites pflag's errors into one line that names the flag as
+// the user typed it.
+func flagError(err error) error {
+	var notExist *pflag.NotExistError
+	var needsValue *pflag.ValueRequiredError
+	var invalid *pflag.InvalidValueError
+	switch {
+	case errors.As(err, &notExist):
+		name := "--" + notExist.GetSpecifiedName()
+		if group := notExist.GetSpecifiedShortnames(); group != "" {
+			name = "-" + notExist.GetSpecifiedName()
+			if len(group) > 1 {
+				name += " (in -" + group + ")"
+			}
+		}
+		return usageErrorf("unknown flag %s (run slotrun --help; a worker's own flags go after --)", name)
+	case errors.As(err, &needsValue):
+		name := "--" + needsValue.GetFlag().Name
+		if needsValue.GetSpecifiedShortnames() != "" {
+			name = "-" + needsValue.GetFlag().Shorthand
+		}
+		return usageErrorf("%s needs a value (run slotrun --help)", name)
+	case errors.As(err, &invalid):
+		// Only the bool flags are parsed by pflag itself.
+		return usageErrorf("--%s: %q is not true or false", invalid.GetFlag().Name, invalid.GetValue())
+	}
+	return usageErrorf("%w (run slotrun --help)", err)
+}
+
+// resolveCommand finds the worker's executable the way a shell would, so a
+// missing or unrunnable command is reported before anything starts (127 and
+// 126, as a shell and tini report them) instead of as a restart loop.
+func resolveCommand(name string) (string, error) {
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path, nil
+	}
+	if errors.Is(err, exec.ErrDot) {
+		return "", fmt.Errorf("%s: %w in PATH, only in the current directory (write ./%s)", name, ErrCommandNotFound, name)
+	}
+	if !strings.Contains(name, "/") {
+		return "", fmt.Errorf("%s: %w in PATH", name, ErrCommandNotFound)
+	}
+	fi, statErr := os.Stat(name)
+	switch {
+	case errors.Is(statErr, os.ErrNotExist):
+		return "", fmt.Errorf("%s: %w: no such file", name, ErrCommandNotFound)
+	case statErr != nil:
+		return "", fmt.Errorf("%s: %w: %s", name, ErrCommandNotExecutable, fileProblem(statErr))
+	case fi.IsDir():
+		return "", fmt.Errorf("%s: %w: it is a directory", name, ErrCommandNotExecutable)
+	}
+	return "", fmt.Errorf("%s: %w: permission denied (chmod +x %s?)", name, ErrCommandNotExecutable, name)
+}

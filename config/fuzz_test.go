@@ -1,0 +1,87 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"unicode"
+)
+
+// FuzzLoadFile feeds arbitrary bytes to the config decoder as if they were
+// a file: it must never panic, and every error must be a usage error whose
+// message starts with the file name, has no trailing blank line and cannot
+// drive the terminal. The committed corpus is in testdata/fuzz/FuzzLoadFile.
+func FuzzLoadFile(f *testing.F) {
+	if example, err := os.ReadFile(examplePath); err == nil {
+		f.Add(example)
+	} else {
+		f.Fatal(err)
+	}
+	for _, seed := range []string{
+		"",
+		"name = \"api\"\ncommand = [\"./api\", \"--port\", \"8080\"]\nworkers = 8\nslots = 8\n",
+		"env = { LOG_LEVEL = \"debug\", \"X\" = \"${1}\" }\n",
+		"restart {\n  policy = \"on-failure\"\n  min_uptime = 1\n}\n",
+		"stop { timeout = \"10s\" }\nstop { signal = \"INT\" }\n",
+		"signals {\n  HUP = \"restart\"\n  SIGHUP = \"forward:USR1\"\n  KILL = \"stop\"\n}\n",
+		"workers = \"eight\"\nslots = 2.5\nprefix = \"yes\"\n",
+		"log \"x\" { level = \"loud\" }\n",
+		"command = <<EOT\n./api\nEOT\n",
+		"name = \"${upper(\"x\")}\"\n",
+		"env = {for k in [\"a\"] : k => \"v\"}\n",
+		"name: api\n",
+		"\xef\xbb\xbfname = \"bom\"\r\n",
+		"\x00\xff\x1b[31m",
+		"a = " + strings.Repeat("[", 70),
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		s := Defaults()
+		err := decodeFile("fuzz.hcl", src, &s)
+		if err == nil {
+			checkDecoded(t, &s)
+			return
+		}
+		if !errors.Is(err, ErrUsage) {
+			t.Fatalf("error does not wrap ErrUsage: %v", err)
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "fuzz.hcl") {
+			t.Fatalf("message does not start with the file name:\n%s", msg)
+		}
+		if strings.TrimRightFunc(msg, unicode.IsSpace) != msg {
+			t.Fatalf("message ends in white space: %q", msg)
+		}
+		for _, r := range msg {
+			if r != '\n' && r != '\t' && !unicode.IsGraphic(r) {
+				t.Fatalf("message contains %U: %q", r, msg)
+			}
+		}
+	})
+}
+
+// checkDecoded holds what any successfully decoded file guarantees.
+func checkDecoded(t *testing.T, s *Settings) {
+	t.Helper()
+	if s.Workers < 1 || s.Workers > maxWorkers || s.Slots < 0 || s.Slots > maxWorkers {
+		t.Fatalf("workers %d, slots %d out of range", s.Workers, s.Slots)
+	}
+	if s.Command != nil && (len(s.Command) == 0 || s.Command[0] == "") {
+		t.Fatalf("command %q has no program", s.Command)
+	}
+	for _, d := range []int64{int64(s.Restart.MinUptime), int64(s.Restart.BackoffMin), int64(s.Restart.BackoffMax), int64(s.Restart.Window), int64(s.Stop.Timeout)} {
+		if d < 0 {
+			t.Fatalf("negative duration in %+v", s)
+		}
+	}
+	if s.Restart.MaxRestarts < 0 {
+		t.Fatalf("max_restarts %d", s.Restart.MaxRestarts)
+	}
+	for k, v := range s.Env {
+		if checkEnvKey(k) != nil || strings.ContainsRune(v, 0) {
+			t.Fatalf("env %q = %q", k, v)
+		}
+	}
+}

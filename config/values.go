@@ -1,0 +1,142 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/slotrun/slotrun/internal/signame"
+	"github.com/slotrun/slotrun/supervisor"
+)
+
+// The parsers below are shared by flags and the config file, so a value is
+// accepted or refused with the same words wherever it was written. Their
+// errors describe the value; the caller adds the flag or key name.
+
+// maxWorkers bounds -n and --slots: far above any real host, far below what
+// would exhaust memory or the slot table's limit.
+const maxWorkers = 65536
+
+func parseCount(s string) (int, error) {
+	n, err := parseInt(s)
+	if err != nil {
+		return 0, err
+	}
+	return checkCount(n)
+}
+
+func checkCount(n int) (int, error) {
+	if n < 1 {
+		return 0, fmt.Errorf("must be at least 1, not %d", n)
+	}
+	if n > maxWorkers {
+		return 0, fmt.Errorf("must be at most %d, not %d", maxWorkers, n)
+	}
+	return n, nil
+}
+
+func parseLimit(s string) (int, error) {
+	n, err := parseInt(s)
+	if err != nil {
+		return 0, err
+	}
+	return checkLimit(n)
+}
+
+func checkLimit(n int) (int, error) {
+	if n < 0 {
+		return 0, fmt.Errorf("must be 0 (no limit) or more, not %d", n)
+	}
+	return n, nil
+}
+
+// parseInt reads a whole number and says which way a bad one is wrong.
+func parseInt(s string) (int, error) {
+	t := strings.TrimSpace(s)
+	n, err := strconv.Atoi(t)
+	switch {
+	case err == nil:
+		return n, nil
+	case errors.Is(err, strconv.ErrRange):
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	if _, ferr := strconv.ParseFloat(t, 64); ferr == nil {
+		return 0, fmt.Errorf("%q is not a whole number", s)
+	}
+	return 0, fmt.Errorf("%q is not a number", s)
+}
+
+// parseDuration insists on a unit: "10" could mean seconds or nanoseconds,
+// and guessing wrong turns a stop timeout into 10ns.
+func parseDuration(s string) (time.Duration, error) {
+	t := strings.TrimSpace(s)
+	if _, err := strconv.ParseFloat(t, 64); err == nil {
+		return 0, fmt.Errorf("%q has no unit (write %ss or %sms)", s, t, t)
+	}
+	d, err := time.ParseDuration(t)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (write 500ms, 10s or 1m30s)", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q must not be negative", s)
+	}
+	return d, nil
+}
+
+// parseSignalAction reads one SIG=ACTION entry.
+func parseSignalAction(sigName, action string) (syscall.Signal, supervisor.Action, error) {
+	sig, err := signame.Parse(sigName)
+	if err != nil {
+		return 0, supervisor.Action{}, err
+	}
+	if err := supervisor.CheckSignal(sig); err != nil {
+		return 0, supervisor.Action{}, err
+	}
+	act, err := supervisor.ParseAction(strings.TrimSpace(action))
+	if err != nil {
+		return 0, supervisor.Action{}, err
+	}
+	return sig, act, nil
+}
+
+func checkEnvKey(k string) error {
+	if k == "" || strings.ContainsAny(k, "=\x00") {
+		return fmt.Errorf("%q is not a variable name", k)
+	}
+	return nil
+}
+
+func parseLogLevel(s string) (string, error) {
+	switch l := strings.ToLower(strings.TrimSpace(s)); l {
+	case "trace", "debug", "info", "warn", "error":
+		return l, nil
+	}
+	return "", fmt.Errorf("%q is not a log level (use trace, debug, info, warn or error)", s)
+}
+
+func parseLogFormat(s string) (string, error) {
+	switch f := strings.ToLower(strings.TrimSpace(s)); f {
+	case "text", "json":
+		return f, nil
+	}
+	return "", fmt.Errorf("%q is not a log format (use text or json)", s)
+}
+
+func checkName(s string) (string, error) {
+	if s == "" || strings.ContainsAny(s, "/\x00") || s == "." || s == ".." {
+		return "", fmt.Errorf("%q cannot name files (use letters, digits, - and _)", s)
+	}
+	return s, nil
+}
+
+// parsePath accepts any non-empty path; the file itself is checked when it
+// is opened.
+func parsePath(s string) (string, error) {
+	if s == "" {
+		return "", errors.New("must not be empty")
+	}
+	return s, nil
+}

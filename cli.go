@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"runtime/debug"
 
 	"github.com/hashicorp/go-hclog"
@@ -99,12 +98,13 @@ func (c *cli) signal(args []string) int {
 	if err != nil {
 		return c.fail(exitUsage, fmt.Errorf("signal: %w", err))
 	}
-	if *path == "" {
-		*path = filepath.Join(".pid", *name+".pid")
+	pidPath, err := config.PIDFile(*name, *path, fs.Changed("pidfile"))
+	if err != nil {
+		return c.fail(exitUsage, fmt.Errorf("signal: %w", err))
 	}
-	if err := pidfile.Signal(*path, sig); err != nil {
+	if err := pidfile.Signal(pidPath, sig); err != nil {
 		if errors.Is(err, pidfile.ErrNotRunning) {
-			return c.fail(exitFailure, fmt.Errorf("not running (no live supervisor holds %s)", *path))
+			return c.fail(exitFailure, fmt.Errorf("not running (no live supervisor holds %s)", pidPath))
 		}
 		return c.fail(exitFailure, err)
 	}

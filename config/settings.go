@@ -98,7 +98,7 @@ func (s *Settings) resolve() error {
 		s.Slots = s.Workers
 	}
 	if s.PIDFile == "" {
-		s.PIDFile = filepath.Join(".pid", s.Name+".pid")
+		s.PIDFile = defaultPIDFile(s.Name)
 	}
 	if s.SlotsFile == "" {
 		s.SlotsFile = filepath.Join(".pid", s.Name+".slots")
@@ -116,6 +116,24 @@ func (s *Settings) resolve() error {
 		return usageErrorf("the command to run is an empty string")
 	}
 	return nil
+}
+
+func defaultPIDFile(name string) string { return filepath.Join(".pid", name+".pid") }
+
+// PIDFile returns the PID file that `slotrun signal` and `status` read: path
+// if given, else the default of the instance called name, as `run` would
+// have chosen it.
+func PIDFile(name, path string, pathGiven bool) (string, error) {
+	if pathGiven {
+		if _, err := parsePath(path); err != nil {
+			return "", usageErrorf("--pidfile: %w", err)
+		}
+		return path, nil
+	}
+	if _, err := checkName(name); err != nil {
+		return "", usageErrorf("--name: %w", err)
+	}
+	return defaultPIDFile(name), nil
 }
 
 // Options converts the settings into what the supervisor runs with.

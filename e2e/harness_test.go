@@ -160,7 +160,11 @@ func startCmd(t *testing.T, dir string, cmd *exec.Cmd) *proc {
 		// Workers die with slotrun (parent-death signal); whatever they
 		// started, and reported, goes too.
 		for _, pid := range p.reportedPIDs() {
-			syscall.Kill(pid, syscall.SIGKILL)
+			// Only our worker binary: a pid printed long ago may have
+			// been reused by an unrelated process.
+			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); exe == workerBin {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
 		}
 		outR.Close()
 		errR.Close()
@@ -323,5 +327,48 @@ func runOnce(t *testing.T, dir string, args ...string) (code int, stdout, stderr
 	t.Helper()
 	p := startIn(t, dir, args...)
 	code = p.wait()
+	p.waitEOF()
 	return code, p.stdout.text(), p.stderr.text()
+}
+
+// waitEOF waits until slotrun's stdout and stderr have been read to their
+// end. After wait, the readers may still be catching up: a test that checks
+// everything slotrun wrote must call this first.
+func (p *proc) waitEOF() {
+	p.t.Helper()
+	deadline := time.After(waitFor)
+	for _, o := range []*output{p.stdout, p.stderr} {
+		for {
+			_, changed, eof := o.snapshot()
+			if eof {
+				break
+			}
+			select {
+			case <-changed:
+			case <-deadline:
+				p.t.Fatalf("slotrun's output did not end within %s of its exit: something it started still holds it open", waitFor)
+			}
+		}
+	}
+}
+
+// procStat is what /proc/PID/stat says of a process: its state letter (R, S,
+// T, Z, ...) and its parent. ok is false once the process is gone (reaped).
+func procStat(pid int) (state byte, ppid int, ok bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, false
+	}
+	// The command name, in parentheses, may hold spaces: fields count from
+	// its closing parenthesis. Field 3 is the state, field 4 the parent.
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 2 || len(f[0]) == 0 {
+		return 0, 0, false
+	}
+	ppid, err = strconv.Atoi(f[1])
+	if err != nil {
+		return 0, 0, false
+	}
+	return f[0][0], ppid, true
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,21 +16,26 @@ func TestStopSignalStopsEverythingCleanly(t *testing.T) {
 			t.Parallel()
 			p := start(t, "-n", "4", "--", workerBin, "-grandchild")
 			pids := p.waitReady(0, seq(4)...)
-			grandchild := p.waitStdout(`^grandchild id=3 `).int(t, "pid")
+			var grandchildren []int
+			for id := range 4 {
+				grandchildren = append(grandchildren, p.waitStdout(fmt.Sprintf(`^grandchild id=%d `, id)).int(t, "pid"))
+			}
 			p.signal(sig)
 			if code := p.wait(); code != 0 {
 				t.Errorf("exit code %d; want 0", code)
 			}
 			for id := range 4 {
-				p.waitStdout(`^signal id=` + string(rune('0'+id)) + ` .*sig=TERM`)
+				p.waitStdout(fmt.Sprintf(`^signal id=%d .*sig=TERM`, id))
 			}
 			for id, pid := range pids {
 				if alive(pid) {
 					t.Errorf("worker %d (pid %d) still alive", id, pid)
 				}
 			}
-			if alive(grandchild) {
-				t.Errorf("grandchild %d still alive: the stop signal must reach the process group", grandchild)
+			for _, pid := range grandchildren {
+				if alive(pid) {
+					t.Errorf("grandchild %d still alive: the stop signal must reach the process group", pid)
+				}
 			}
 			if _, err := os.Stat(filepath.Join(p.dir, ".pid", "slotrun.pid")); !os.IsNotExist(err) {
 				t.Errorf("pid file left behind: %v", err)

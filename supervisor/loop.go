@@ -257,10 +257,17 @@ func (s *supervisor) onExit(sl *slot) {
 		s.rolling = nil
 	}
 	sl.state = slotDraining
-	if groupAlive(sl.pid) && !sl.stopSent {
-		// What the worker started is still running: stop it like the worker.
+	if groupAlive(sl.pid) {
+		// What the worker left in its group is stopped like the worker —
+		// again if a stop is under way, since a process may have been born
+		// after the first signal (a TERM handler that starts a cleanup
+		// helper). The kill deadline already running stays as it is.
 		sl.log.Debug("stopping what the worker left in its process group", "signal", signame.Name(s.opts.StopSignal))
-		s.stopGroup(sl)
+		if sl.stopSent {
+			signalGroup(sl.pid, s.opts.StopSignal)
+		} else {
+			s.stopGroup(sl)
+		}
 	}
 	s.checkGroup(sl)
 }

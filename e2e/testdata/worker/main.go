@@ -32,6 +32,10 @@ func main() {
 		sleepMode  = flag.Bool("sleep", false, "only sleep (used for grandchildren)")
 		spawnDepth = flag.Int("spawn-orphan-depth", 0, "internal: 1 = the orphan's parent")
 	)
+	var (
+		spawnOnTerm = flag.Bool("spawn-on-term", false, "on TERM or INT, start a child in our process group that sleeps, then exit 0")
+		stderrLine  = flag.String("stderr-line", "", "after the ready line, write this text and id=N as one line to stderr")
+	)
 	flag.Parse()
 
 	if *sleepMode {
@@ -40,7 +44,11 @@ func main() {
 			time.Sleep(*orphanLife)
 			return
 		}
-		select {}
+		// Not select{}: with no goroutine and no timer left, the Go runtime
+		// calls that a deadlock and exits at once.
+		for {
+			time.Sleep(time.Hour)
+		}
 	}
 	if *spawnDepth == 1 {
 		// The orphan's parent: start the orphan, then exit at once.
@@ -64,6 +72,10 @@ func main() {
 	fmt.Printf("ready id=%s count=%s pid=%d pgid=%d ppid=%d stdin=%s args=%s extra=%s\n",
 		id, os.Getenv("COMET_PROCESS_COUNT"), os.Getpid(), syscall.Getpgrp(), os.Getppid(),
 		stdinKind(), strings.Join(flag.Args(), ","), os.Getenv("EXTRA"))
+
+	if *stderrLine != "" {
+		fmt.Fprintf(os.Stderr, "%s id=%s\n", *stderrLine, id)
+	}
 
 	switch {
 	case *exitCode >= 0:
@@ -108,6 +120,16 @@ func main() {
 			name := strings.TrimPrefix(signalName(sig.(syscall.Signal)), "SIG")
 			fmt.Printf("signal id=%s pid=%d sig=%s\n", id, os.Getpid(), name)
 			if sig == syscall.SIGTERM || sig == syscall.SIGINT {
+				if *spawnOnTerm {
+					// Like a shell trap that runs a cleanup command.
+					child := exec.Command(os.Args[0], "-sleep")
+					child.Stdout = os.Stdout
+					if err := child.Start(); err != nil {
+						fmt.Println("error", err)
+						os.Exit(1)
+					}
+					fmt.Printf("grandchild id=%s pid=%d\n", id, child.Process.Pid)
+				}
 				os.Exit(0)
 			}
 		case <-exit:

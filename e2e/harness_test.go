@@ -112,6 +112,8 @@ type proc struct {
 	stderr *output
 	exited chan struct{}
 	state  *os.ProcessState
+
+	stderrPipe *os.File // our end of slotrun's stderr
 }
 
 // start runs slotrun with args in a fresh directory.
@@ -144,7 +146,7 @@ func startCmd(t *testing.T, dir string, cmd *exec.Cmd) *proc {
 	}
 	outW.Close()
 	errW.Close()
-	p := &proc{t: t, dir: dir, cmd: cmd, stdout: newOutput(outR), stderr: newOutput(errR), exited: make(chan struct{})}
+	p := &proc{t: t, dir: dir, cmd: cmd, stdout: newOutput(outR), stderr: newOutput(errR), stderrPipe: errR, exited: make(chan struct{})}
 	go func() {
 		cmd.Wait()
 		p.state = cmd.ProcessState

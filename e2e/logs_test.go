@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"syscall"
 	"testing"
@@ -69,5 +70,27 @@ func TestLogLevelFilters(t *testing.T) {
 	p.wait()
 	if log := p.stderr.text(); strings.Contains(log, "[INFO]") {
 		t.Errorf("--log-level warn let info lines through:\n%s", log)
+	}
+}
+
+func TestSupervisorOutlivesItsLogReader(t *testing.T) {
+	t.Parallel()
+	// `slotrun … 2>&1 | head`: once the reader is gone, a log write must
+	// fail quietly, not kill slotrun by SIGPIPE (and with it every worker).
+	p := start(t, "-n", "2", "--", workerBin)
+	pids := p.waitReady(0, 0, 1)
+	p.stderrPipe.Close()
+	p.signal(syscall.SIGHUP) // logged: the first write to the closed pipe
+	for id := range 2 {
+		p.waitStdout(fmt.Sprintf(`^signal id=%d .*sig=HUP`, id))
+	}
+	for id, pid := range pids {
+		if !alive(pid) {
+			t.Errorf("worker %d died with the log reader", id)
+		}
+	}
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(); code != 0 {
+		t.Errorf("exit code %d; want 0", code)
 	}
 }

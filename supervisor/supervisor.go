@@ -82,9 +82,13 @@ func Run(opts Options) (int, error) {
 var errLoopDone = errors.New("supervisor loop ended")
 
 // caught lists the signals the supervisor takes over: every one with an
-// action, and CHLD for reaping.
+// action, CHLD for reaping, and PIPE, so that a log reader that went away
+// (`slotrun … 2>&1 | head`) fails a write instead of killing slotrun and,
+// through the parent-death signal, every worker. Catching rather than
+// ignoring it matters: an ignored signal stays ignored across exec, and the
+// workers would inherit that.
 func caught(actions map[syscall.Signal]Action) []os.Signal {
-	list := []os.Signal{syscall.SIGCHLD}
+	list := []os.Signal{syscall.SIGCHLD, syscall.SIGPIPE}
 	for sig := range actions {
 		list = append(list, sig)
 	}

@@ -126,10 +126,13 @@ func start(t *testing.T, args ...string) *proc {
 // running is killed when the test ends.
 func startIn(t *testing.T, dir string, args ...string) *proc {
 	t.Helper()
-	return startCmd(t, dir, exec.Command(slotrunBin, args...))
+	return startCmd(t, dir, exec.Command(slotrunBin, args...), true)
 }
 
-func startCmd(t *testing.T, dir string, cmd *exec.Cmd) *proc {
+// startCmd starts cmd in dir with its output collected. With ownPIDs, the
+// pids the workers print are this machine's, and what is left of them is
+// killed at cleanup; in another PID namespace they name unrelated processes.
+func startCmd(t *testing.T, dir string, cmd *exec.Cmd, ownPIDs bool) *proc {
 	t.Helper()
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -161,7 +164,7 @@ func startCmd(t *testing.T, dir string, cmd *exec.Cmd) *proc {
 		}
 		// Workers die with slotrun (parent-death signal); whatever they
 		// started, and reported, goes too.
-		for _, pid := range p.reportedPIDs() {
+		for _, pid := range p.reportedPIDs(ownPIDs) {
 			// Only our worker binary: a pid printed long ago may have
 			// been reused by an unrelated process.
 			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); exe == workerBin {
@@ -179,8 +182,11 @@ func startCmd(t *testing.T, dir string, cmd *exec.Cmd) *proc {
 
 var pidField = regexp.MustCompile(`\bpid=(\d+)`)
 
-// reportedPIDs are every pid the workers printed.
-func (p *proc) reportedPIDs() []int {
+// reportedPIDs are every pid the workers printed, if they are ours.
+func (p *proc) reportedPIDs(ours bool) []int {
+	if !ours {
+		return nil
+	}
 	var pids []int
 	for _, m := range pidField.FindAllStringSubmatch(p.stdout.text(), -1) {
 		n, _ := strconv.Atoi(m[1])

@@ -82,50 +82,17 @@ func TestOrphansOfWorkersAreAdoptedAndReaped(t *testing.T) {
 // the unshare process (its exit code is slotrun's) and slotrun's pid as
 // seen from here. The test is skipped where namespaces cannot be made.
 //
-// It does not use startCmd: the workers print their namespace's pids, which
-// name unrelated processes here and must not be killed at cleanup. Killing
-// unshare kills slotrun (--kill-child), and with it the whole namespace.
+// The workers print their namespace's pids, which name unrelated processes
+// here and must not be killed at cleanup. Killing unshare kills slotrun
+// (--kill-child), and with it the whole namespace.
 func startAsPID1(t *testing.T, args ...string) (*proc, int) {
 	t.Helper()
 	unshare, err := exec.LookPath("unshare")
 	if err != nil {
 		t.Skip("unshare is not installed")
 	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command(unshare, append([]string{"--pid", "--fork", "--mount-proc", "--kill-child", slotrunBin}, args...)...)
-	cmd.Dir = t.TempDir()
-	cmd.Stdout, cmd.Stderr = outW, errW
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %v: %v", cmd.Args, err)
-	}
-	outW.Close()
-	errW.Close()
-	p := &proc{t: t, dir: cmd.Dir, cmd: cmd, stdout: newOutput(outR), stderr: newOutput(errR), exited: make(chan struct{})}
-	go func() {
-		cmd.Wait()
-		p.state = cmd.ProcessState
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			cmd.Process.Kill()
-			<-p.exited
-		}
-		outR.Close()
-		errR.Close()
-		if t.Failed() {
-			t.Logf("%v\n--- stdout:\n%s\n--- stderr:\n%s", cmd.Args, p.stdout.text(), p.stderr.text())
-		}
-	})
+	p := startCmd(t, t.TempDir(), cmd, false)
 
 	var slotrun int
 	deadline := time.After(waitFor)

@@ -84,13 +84,7 @@ func main() {
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	}
 	if *grandchild {
-		child := exec.Command(os.Args[0], "-sleep")
-		child.Stdout = os.Stdout
-		if err := child.Start(); err != nil {
-			fmt.Println("error", err)
-			os.Exit(1)
-		}
-		fmt.Printf("grandchild id=%s pid=%d\n", id, child.Process.Pid)
+		startSleeper(id)
 	}
 	if *orphan {
 		parent := exec.Command(os.Args[0], "-spawn-orphan-depth", "1", "-orphan-life", orphanLife.String())
@@ -121,14 +115,7 @@ func main() {
 			fmt.Printf("signal id=%s pid=%d sig=%s\n", id, os.Getpid(), name)
 			if sig == syscall.SIGTERM || sig == syscall.SIGINT {
 				if *spawnOnTerm {
-					// Like a shell trap that runs a cleanup command.
-					child := exec.Command(os.Args[0], "-sleep")
-					child.Stdout = os.Stdout
-					if err := child.Start(); err != nil {
-						fmt.Println("error", err)
-						os.Exit(1)
-					}
-					fmt.Printf("grandchild id=%s pid=%d\n", id, child.Process.Pid)
+					startSleeper(id) // like a shell trap that runs a cleanup command
 				}
 				os.Exit(0)
 			}
@@ -136,6 +123,18 @@ func main() {
 			os.Exit(*code)
 		}
 	}
+}
+
+// startSleeper starts a child in our process group that sleeps until it is
+// signalled, and reports it as our grandchild (from slotrun's view).
+func startSleeper(id string) {
+	child := exec.Command(os.Args[0], "-sleep")
+	child.Stdout = os.Stdout
+	if err := child.Start(); err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	fmt.Printf("grandchild id=%s pid=%d\n", id, child.Process.Pid)
 }
 
 func signalName(sig syscall.Signal) string {

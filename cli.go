@@ -72,7 +72,7 @@ func (c *cli) runSupervisor(args []string) int {
 	})
 	code, err := supervisor.Run(settings.Options(logger))
 	if err != nil {
-		return c.fail(exitFailure, err)
+		return c.fail(code, err)
 	}
 	return code
 }

@@ -22,6 +22,7 @@ func TestJSONLogsAreOneObjectPerLineUnderLoad(t *testing.T) {
 	if code := p.wait(); code != 0 {
 		t.Errorf("exit code %d; want 0", code)
 	}
+	p.waitEOF()
 	lines, _, _ := p.stderr.snapshot()
 	messages := map[string]int{}
 	for i, line := range lines {
@@ -68,6 +69,7 @@ func TestLogLevelFilters(t *testing.T) {
 	p.waitStderr(`\[WARN\].*worker exited`)
 	p.signal(syscall.SIGTERM)
 	p.wait()
+	p.waitEOF()
 	if log := p.stderr.text(); strings.Contains(log, "[INFO]") {
 		t.Errorf("--log-level warn let info lines through:\n%s", log)
 	}

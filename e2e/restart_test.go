@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slotrun/slotrun/slots"
 )
 
 func TestCrashedWorkerKeepsItsSlot(t *testing.T) {
@@ -175,5 +177,91 @@ func TestOnFailureRestartsOnlyFailures(t *testing.T) {
 	}
 	if n := strings.Count(stdout, "ready id=1"); n != 1 {
 		t.Errorf("slot 1 started %d times; want 1 (exit 0 ends the slot)", n)
+	}
+}
+
+func TestALargerLeftoverTableDoesNotWidenTheIDSpace(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// An earlier run, or another supervisor, left a table of 6 slots.
+	table, err := slots.Open(filepath.Join(dir, ".pid", "slotrun.slots"), 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table.Close()
+
+	p := startIn(t, dir, "-n", "2", "--", workerBin)
+	for id := range 2 {
+		if f := p.waitStdout(fmt.Sprintf(`^ready id=%d `, id)); f["count"] != "2" {
+			t.Errorf("worker %d: COMET_PROCESS_COUNT=%s; want 2, the --slots default, whatever the file's size", id, f["count"])
+		}
+	}
+	p.signal(syscall.SIGTTIN)
+	p.waitStderr(`scale-up: no free slot`)
+	if strings.Contains(p.stdout.text(), "ready id=2") {
+		t.Errorf("scale-up went past --slots into the file's extra slots")
+	}
+}
+
+func TestExecFailureAtStartExitsLikeAShell(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	tests := []struct {
+		name, content string
+		code          int
+		message       string
+	}{
+		{"bad-interpreter.sh", "#!/nonexistent/interpreter\necho hi\n", 127, "the interpreter on its #! line was not found"},
+		{"no-shebang.sh", "echo hi\n", 126, "a script needs a #! line"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := write(tt.name, tt.content)
+			run := t.TempDir()
+			// A restart loop would never end: --backoff-min 1ms makes
+			// one show as a hang rather than a slow pass.
+			code, stdout, stderr := runOnce(t, run, "-n", "2", "--backoff-min", "1ms", "--", path)
+			if code != tt.code {
+				t.Errorf("exit code %d; want %d", code, tt.code)
+			}
+			if !strings.Contains(stderr, "slotrun: "+path+": cannot run it: ") || !strings.Contains(stderr, tt.message) {
+				t.Errorf("stderr does not say why:\n%s", stderr)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q; want nothing", stdout)
+			}
+			if _, err := os.Stat(filepath.Join(run, ".pid", "slotrun.pid")); !os.IsNotExist(err) {
+				t.Errorf("pid file left behind: %v", err)
+			}
+		})
+	}
+}
+
+func TestWorkerUsingGetProcessIDKeepsItsAssignedSlot(t *testing.T) {
+	t.Parallel()
+	// The same worker code runs with and without slotrun: under slotrun,
+	// GetProcessID returns COMET_PROCESS_ID, and ReleaseProcessID leaves
+	// the slot to the supervisor, which keeps it across the restart.
+	p := start(t, "-n", "3", "--log-level", "debug", "--", workerBin, "-getid", ".pid/slotrun.slots")
+	for id := range 3 {
+		f := p.waitStdout(fmt.Sprintf(`^getid id=%d `, id))
+		if f["got"] != f["id"] || f["err"] != "<nil>" {
+			t.Errorf("worker %d: GetProcessID = %s, %s; want its COMET_PROCESS_ID", id, f["got"], f["err"])
+		}
+	}
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(); code != 0 {
+		t.Errorf("exit code %d; want 0", code)
+	}
+	p.waitEOF()
+	if log := p.stderr.text(); strings.Contains(log, "another process took the slot") || strings.Contains(log, "cannot release") {
+		t.Errorf("the workers' ReleaseProcessID disturbed the supervisor:\n%s", log)
 	}
 }

@@ -280,3 +280,48 @@ func linesMatching(o *output, from, to int, re string) []string {
 	}
 	return got
 }
+
+func TestRollingRestartHaltsWhenANewWorkerCannotStart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "w")
+	data, err := os.ReadFile(workerBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := startIn(t, dir, "-n", "3", "--min-uptime", "100ms", "--backoff-min", "50ms", "--signal", "HUP=restart", "--", bin)
+	p.waitReady(0, seq(3)...)
+	// A deploy gone wrong: the binary is gone when slot 0 restarts.
+	if err := os.Rename(bin, bin+".away"); err != nil {
+		t.Fatal(err)
+	}
+	p.signal(syscall.SIGHUP)
+	p.waitStderr(`rolling restart halted: the new worker could not start`)
+	if err := os.Rename(bin+".away", bin); err != nil {
+		t.Fatal(err)
+	}
+	// Slot 0 comes back under its restart policy; slots 1 and 2 were not
+	// touched. A new HUP starts a new round instead of waiting for ever.
+	from := p.lineCount()
+	waitLine(t, p.stdout, from, `^ready id=0 `)
+	p.signal(syscall.SIGHUP)
+	waitLine(t, p.stderr, 0, `rolling restart: .*workers=3`)
+	waitLine(t, p.stderr, 0, `rolling restart done`)
+}
+
+func TestScaleDownIsNotAFailure(t *testing.T) {
+	t.Parallel()
+	// Under --restart never, slotrun exits with the first failure's code.
+	// A worker stopped by a scale-down did not fail.
+	p := start(t, "-n", "2", "--restart", "never", "--", workerBin, "-exit-on-hup")
+	p.waitReady(0, 0, 1)
+	p.signal(syscall.SIGTTOU)
+	p.waitStderr(`slot-1: worker exited:`)
+	p.signal(syscall.SIGHUP) // slot 0 exits 0
+	if code := p.wait(); code != 0 {
+		t.Errorf("exit code %d; want 0: no worker failed", code)
+	}
+}

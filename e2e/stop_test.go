@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -57,6 +59,7 @@ func TestStopTimeoutKillsStubbornWorkersAndExitsOne(t *testing.T) {
 	if code := p.wait(); code != 1 {
 		t.Errorf("exit code %d; want 1 when a worker had to be killed", code)
 	}
+	p.waitEOF()
 	for id, pid := range pids {
 		if alive(pid) {
 			t.Errorf("worker %d (pid %d) survived the stop", id, pid)
@@ -88,5 +91,29 @@ func TestStopDuringBackoffExitsZero(t *testing.T) {
 	p.signal(syscall.SIGTERM)
 	if code := p.wait(); code != 0 {
 		t.Errorf("exit code %d; want 0 for a requested stop", code)
+	}
+}
+
+func TestStopEndsWhenTheGroupEndsUnseen(t *testing.T) {
+	t.Parallel()
+	// The worker leaves a process in its group whose parent is outside the
+	// group: its end reaches slotrun as no SIGCHLD. slotrun must notice the
+	// empty group by itself, long before this stop timeout.
+	p := start(t, "-n", "1", "--stop-timeout", "10m", "--", workerBin, "-stray")
+	p.waitReady(0, 0)
+	stray := p.waitStdout(`^stray `).int(t, "pid")
+	p.waitStdout(`^sleeper pid=` + strconv.Itoa(stray) + ` `) // its TERM handler is in place
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(); code != 0 {
+		t.Errorf("exit code %d; want 0: nothing had to be killed", code)
+	}
+	if alive(stray) {
+		t.Errorf("the stray process %d outlived the stop", stray)
+	}
+	// The stray's parent left the group and lives on, holding stdout open:
+	// read stderr to its last line, not to its end.
+	p.waitStderr(`stopped:`)
+	if strings.Contains(p.stderr.text(), "killing") {
+		t.Errorf("slotrun killed something, or tried to:\n%s", p.stderr.text())
 	}
 }

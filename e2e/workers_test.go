@@ -83,11 +83,16 @@ func TestWorkerEnvironment(t *testing.T) {
 	}
 }
 
+// openTable opens the slot table slotrun made in dir, which must have size
+// slots. (Opening it with a size of 1 never grows it.)
 func openTable(t *testing.T, dir string, size int) *slots.Table {
 	t.Helper()
-	table, err := slots.Open(filepath.Join(dir, ".pid", "slotrun.slots"), size)
+	table, err := slots.Open(filepath.Join(dir, ".pid", "slotrun.slots"), 1)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if table.Size() != size {
+		t.Fatalf("slot table has %d slots; want %d", table.Size(), size)
 	}
 	t.Cleanup(func() { table.Close() })
 	return table

@@ -41,13 +41,18 @@ var processIDs struct {
 type heldID struct {
 	table *Table
 	slot  int
+	// assigned: a supervisor gave this process the slot (COMET_PROCESS_ID)
+	// and keeps it across the process's restarts; the process must not
+	// give it back.
+	assigned bool
 }
 
 // GetProcessID gives this process a slot in the table at path, for programs
 // started by something else than slotrun (PM2, Go Fiber's prefork, a shell
 // loop) that want ids unique among everyone using the table. It returns the
 // lowest free slot, or the slot this process already holds: one taken by an
-// earlier call, or one a supervisor transferred to it.
+// earlier call, or the one a supervisor such as slotrun assigned it
+// (COMET_PROCESS_ID), so the same code runs under slotrun and without it.
 //
 // A missing table is created with runtime.GOMAXPROCS(0) slots; an existing
 // one keeps its size, even if smaller, since its size is the id space that
@@ -74,7 +79,10 @@ func GetProcessID(path string) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	slot := t.find(me)
+	slot, assigned := assignedSlot(t, me)
+	if slot < 0 {
+		slot = t.find(me)
+	}
 	if slot < 0 {
 		if slot, err = t.Acquire(pidOf(me)); err != nil {
 			t.Close()
@@ -84,13 +92,30 @@ func GetProcessID(path string) (int, error) {
 	if processIDs.held == nil {
 		processIDs.held = make(map[string]heldID)
 	}
-	processIDs.held[key] = heldID{table: t, slot: slot}
+	processIDs.held[key] = heldID{table: t, slot: slot, assigned: assigned}
 	return slot, nil
 }
 
+// assignedSlot returns the slot a supervisor gave this process through
+// COMET_PROCESS_ID, if it is in t: held by this process, or still by the
+// supervisor (our parent), which hands it over just after the fork — a
+// worker that asks at once may be quicker than that.
+func assignedSlot(t *Table, me uint64) (slot int, ok bool) {
+	id, _, ok := FromEnv()
+	if !ok || id >= t.Size() {
+		return -1, false
+	}
+	switch holder := t.slots[id].Load(); {
+	case holder == me, pidOf(holder) == os.Getppid() && alive(holder):
+		return id, true
+	}
+	return -1, false
+}
+
 // ReleaseProcessID gives back the slot that GetProcessID took from the table
-// at path, and closes the table. It fails, with an error wrapping
-// ErrNotHolder, if this process holds no id from that table.
+// at path, and closes the table. A slot a supervisor assigned is left to the
+// supervisor, which holds it while the worker restarts. It fails, with an
+// error wrapping ErrNotHolder, if this process holds no id from that table.
 func ReleaseProcessID(path string) error {
 	key, err := filepath.Abs(path)
 	if err != nil {
@@ -103,6 +128,9 @@ func ReleaseProcessID(path string) error {
 		return fmt.Errorf("slot table %s: this process holds no id from it: %w", path, ErrNotHolder)
 	}
 	delete(processIDs.held, key)
+	if h.assigned {
+		return h.table.Close()
+	}
 	me, _ := self() // GetProcessID succeeded, so self did
 	return errors.Join(h.table.Release(h.slot, pidOf(me)), h.table.Close())
 }

@@ -116,6 +116,32 @@ func TestGetProcessIDReturnsTheSlotASupervisorGaveIt(t *testing.T) {
 	}
 }
 
+// TestGetProcessIDUnderASupervisor: a worker started with COMET_PROCESS_ID
+// gets that id even before its supervisor (here the test process) handed
+// the slot over, and ReleaseProcessID leaves the slot to the supervisor,
+// which keeps it while the worker restarts.
+func TestGetProcessIDUnderASupervisor(t *testing.T) {
+	path := newTable(t, 4)
+	table := openTable(t, path, 4)
+	if err := table.AcquireSlot(2, os.Getpid()); err != nil {
+		t.Fatal(err)
+	}
+	held := readWord(t, path, 2)
+	worker := startChild(t, "getid", []string{"SLOTS_TEST_PATH=" + path,
+		slots.EnvProcessID + "=2", slots.EnvProcessCount + "=4"})
+	worker.expect("id 2")
+	if code := worker.end(); code != 0 {
+		t.Fatalf("worker exited %d", code)
+	}
+	if w := readWord(t, path, 2); w != held {
+		t.Errorf("slot 2 word %#x after the worker's ReleaseProcessID; want the supervisor's %#x", w, held)
+	}
+	// Without COMET_PROCESS_ID the same helper takes the lowest free slot.
+	other := startChild(t, "getid", []string{"SLOTS_TEST_PATH=" + path})
+	other.expect("id 0")
+	other.end()
+}
+
 func TestReleaseProcessID(t *testing.T) {
 	path := newTable(t, 2)
 	id, err := slots.GetProcessID(path)

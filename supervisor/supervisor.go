@@ -31,8 +31,8 @@ import (
 
 // Run supervises the workers until a requested stop, a give-up, or the end of
 // every slot, and returns slotrun's exit code. A non-nil error means start-up
-// failed (another instance runs, too few free slots): nothing is left behind
-// and the code is 1.
+// failed and nothing is left behind: the code is 1 (another instance runs,
+// too few free slots), or 127/126 with a *StartError.
 func Run(opts Options) (int, error) {
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
@@ -60,6 +60,10 @@ func Run(opts Options) (int, error) {
 		runtime.LockOSThread()
 		if startErr = s.start(); startErr != nil {
 			code = 1
+			var se *StartError
+			if errors.As(startErr, &se) {
+				code = se.Code
+			}
 			return startErr
 		}
 		code = s.loop()
@@ -103,8 +107,7 @@ func (s *supervisor) start() (err error) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		s.log.Warn("cannot become a child subreaper; orphans of workers go to init", "error", err)
 	}
-	s.pidfile, err = pidfile.Create(s.opts.PIDFile)
-	if err != nil {
+	if s.pidfile, err = pidfile.Create(s.opts.PIDFile); err != nil {
 		return err
 	}
 	defer func() {
@@ -112,42 +115,77 @@ func (s *supervisor) start() (err error) {
 			s.pidfile.Remove()
 		}
 	}()
-	s.table, err = slots.Open(s.opts.SlotsFile, s.opts.Slots)
-	if err != nil {
+	if s.table, err = slots.Open(s.opts.SlotsFile, s.opts.Slots); err != nil {
 		return err
 	}
-	// The file may hold more slots than asked for (never fewer): its size is
-	// the id space every worker is told about.
-	s.slots = make([]*slot, s.table.Size())
+	defer func() {
+		if err != nil {
+			s.releaseAll()
+			s.table.Close()
+		}
+	}()
+	// The file may have more slots than --slots (another supervisor shares
+	// it, or an earlier run had more); this supervisor uses the first
+	// --slots of them, so every id it hands out is below the count.
+	s.slots = make([]*slot, s.opts.Slots)
 	for i := range s.slots {
 		s.slots[i] = &slot{id: i, log: s.log.Named(fmt.Sprintf("slot-%d", i)).With("slot", i)}
 	}
-	s.baseEnv = workerEnv(os.Environ(), s.opts.Env, s.table.Size())
+	s.baseEnv = workerEnv(os.Environ(), s.opts.Env, s.opts.Slots)
 	if err := s.takeSlots(s.opts.Workers); err != nil {
-		s.table.Close()
 		return err
 	}
 	if s.devnull, err = os.Open(os.DevNull); err != nil {
-		s.releaseAll()
-		s.table.Close()
 		return fmt.Errorf("open %s for the workers' stdin: %w", os.DevNull, err)
 	}
-	s.log.Info("starting", "workers", s.opts.Workers, "slots", s.table.Size(), "command", strings.Join(s.opts.Args, " "),
+	s.log.Info("starting", "workers", s.opts.Workers, "slots", s.opts.Slots, "command", strings.Join(s.opts.Args, " "),
 		"pidfile", s.opts.PIDFile, "slots_file", s.opts.SlotsFile)
 	for _, sl := range s.slots {
-		if sl.holder != 0 {
-			s.spawn(sl)
+		if sl.holder == 0 {
+			continue
+		}
+		if err := s.startWorker(sl); err != nil {
+			// What the first exec finds wrong (a missing #! interpreter,
+			// a file that is no program) a restart would only find again.
+			s.abortStart()
+			s.devnull.Close()
+			status, why := startError(s.opts.Path, err)
+			return &StartError{Code: status.Code(), Err: why}
 		}
 	}
 	return nil
 }
 
+// StartError is Run's error when the first worker could not be started; Code
+// is 127 or 126, as a shell would exit.
+type StartError struct {
+	Code int
+	Err  error
+}
+
+func (e *StartError) Error() string { return e.Err.Error() }
+func (e *StartError) Unwrap() error { return e.Err }
+
+// abortStart kills and reaps the workers already started.
+func (s *supervisor) abortStart() {
+	for pid, sl := range s.byPID {
+		s.signalGroup(sl, syscall.SIGKILL)
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, 0, nil)
+		sl.state = slotIdle
+		delete(s.byPID, pid)
+	}
+}
+
 // takeSlots holds the lowest n free slots in the supervisor's name, or none.
 func (s *supervisor) takeSlots(n int) error {
 	taken := 0
-	for i := 0; i < s.table.Size() && taken < n; i++ {
-		if s.table.AcquireSlot(i, s.self) == nil {
-			s.slots[i].holder = s.self
+	for _, sl := range s.slots {
+		if taken == n {
+			break
+		}
+		if s.table.AcquireSlot(sl.id, s.self) == nil {
+			sl.holder = s.self
 			taken++
 		}
 	}
@@ -156,11 +194,11 @@ func (s *supervisor) takeSlots(n int) error {
 	}
 	s.releaseAll()
 	var holders []string
-	for _, h := range s.table.Snapshot() {
+	for _, h := range s.table.Snapshot()[:len(s.slots)] {
 		if h.Alive && h.PID != s.self {
-			holders = append(holders, fmt.Sprintf("%d (pid %d)", h.Slot, h.PID))
+			holders = append(holders, fmt.Sprintf("slot %d by pid %d", h.Slot, h.PID))
 		}
 	}
-	return fmt.Errorf("slot table %s: %d of %d slots are free, %d needed; held: %s (stop them, or use --slots-file or a larger --slots)",
-		s.opts.SlotsFile, taken, s.table.Size(), n, strings.Join(holders, ", "))
+	return fmt.Errorf("slot table %s: %d of the %d slots are free, %d needed; held: %s (stop those processes, or use another --slots-file or a larger --slots)",
+		s.opts.SlotsFile, taken, len(s.slots), n, strings.Join(holders, ", "))
 }

@@ -44,10 +44,12 @@ type slot struct {
 
 	failures int         // consecutive quick failures, for the backoff
 	restarts []time.Time // restarts within the window, for max-restarts
-	timer    *time.Timer // backoff, kill deadline or rolling-restart check
-	gen      uint64      // bumped to cancel a timer whose event is in flight
 
-	stopSent  bool // the stop signal went to the group; a kill deadline runs
+	timer        slotTimer     // backoff, kill deadline or rolling-restart watch
+	poll         slotTimer     // looks at a draining group
+	pollEvery    time.Duration // the poll's current interval
+	stopDeadline time.Time     // set once the stop signal went out: when SIGKILL follows
+
 	removing  bool // scale-down: release the slot once the group is gone
 	restartIt bool // rolling restart: start again at once once the group is gone
 }
@@ -128,33 +130,109 @@ func (s *supervisor) fork(id int, stdout, stderr *os.File) (int, error) {
 			Pdeathsig: syscall.SIGKILL,
 		},
 	}
-	pid, err := syscall.ForkExec(s.opts.Path, s.opts.Args, attr)
-	if err != nil {
-		return 0, fmt.Errorf("start %s: %w", s.opts.Path, err)
-	}
-	return pid, nil
+	return syscall.ForkExec(s.opts.Path, s.opts.Args, attr)
 }
 
-// execFailure turns a failed exec into the status a shell would report.
-func execFailure(err error) exitStatus {
-	if errors.Is(err, syscall.ENOENT) {
-		return exitStatus{code: 127}
+// spawn starts a worker in sl, first taking the slot back if another
+// process has it. A worker that cannot be started counts as one that failed
+// at once. It reports whether a worker is running.
+func (s *supervisor) spawn(sl *slot) bool {
+	if !s.holdForStart(sl) {
+		return false
 	}
-	return exitStatus{code: 126}
+	if err := s.startWorker(sl); err != nil {
+		status, why := startError(s.opts.Path, err)
+		sl.log.Error("cannot start the worker", "error", why)
+		sl.lastExit = status
+		sl.pid = 0
+		sl.state = slotWaiting
+		if s.rolling != nil && s.rolling.current == sl {
+			s.rollHalt(sl, "the new worker could not start")
+		}
+		s.afterExit(sl)
+		return false
+	}
+	return true
+}
+
+// holdForStart makes sure the supervisor holds sl before a start. If
+// another process holds it, the start waits for it with the backoff.
+func (s *supervisor) holdForStart(sl *slot) bool {
+	if sl.holder != 0 {
+		return true
+	}
+	if err := s.table.AcquireSlot(sl.id, s.self); err != nil {
+		sl.failures++
+		delay := Backoff(sl.failures, s.opts.BackoffMin, s.opts.BackoffMax)
+		sl.log.Warn("slot is held by another process; waiting for it", "error", err, "delay", delay.String())
+		sl.state = slotWaiting
+		s.arm(sl, &sl.timer, delay, timerRestart)
+		return false
+	}
+	sl.holder = s.self
+	return true
+}
+
+// startWorker forks the worker of sl, which the supervisor holds, and
+// records it as the slot's holder.
+func (s *supervisor) startWorker(sl *slot) error {
+	stdout, stderr := os.Stdout, os.Stderr
+	var pipes *workerPipes
+	if s.out != nil {
+		var err error
+		if pipes, err = s.out.pipes(sl.id); err != nil {
+			sl.log.Error("cannot create output pipes; the worker writes to slotrun's own", "error", err)
+		} else {
+			stdout, stderr = pipes.stdoutW, pipes.stderrW
+		}
+	}
+	sl.started = time.Now()
+	pid, err := s.fork(sl.id, stdout, stderr)
+	if pipes != nil {
+		pipes.afterFork(err == nil)
+	}
+	if err != nil {
+		return err
+	}
+	// If the worker already exited (it may, before we look), the slot
+	// stays in our name: it is held either way.
+	if err := s.table.Transfer(sl.id, s.self, pid); err == nil {
+		sl.holder = pid
+	} else {
+		sl.log.Debug("slot stays in the supervisor's name", "pid", pid, "error", err)
+	}
+	sl.pid = pid
+	sl.state = slotRunning
+	sl.stopDeadline = time.Time{}
+	s.byPID[pid] = sl
+	sl.log.Info("worker started", "pid", pid)
+	return nil
+}
+
+// startError explains why a worker could not be started, in the words a
+// shell would use, with the exit code a shell would give (127, 126).
+func startError(path string, err error) (exitStatus, error) {
+	var errno syscall.Errno
+	errors.As(err, &errno)
+	switch {
+	case errno == syscall.ENOENT && fileExists(path):
+		// The file is there: what is missing is its #! interpreter.
+		return exitStatus{code: 127}, fmt.Errorf("%s: cannot run it: the interpreter on its #! line was not found", path)
+	case errno == syscall.ENOENT:
+		return exitStatus{code: 127}, fmt.Errorf("%s: command not found: no such file", path)
+	case errno == syscall.ENOEXEC:
+		return exitStatus{code: 126}, fmt.Errorf("%s: cannot run it: not a program for this system (a script needs a #! line)", path)
+	}
+	return exitStatus{code: 126}, fmt.Errorf("%s: cannot run it: %w", path, err)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // groupAlive reports whether any process is left in process group pgid.
 func groupAlive(pgid int) bool {
 	err := unix.Kill(-pgid, 0)
 	return err == nil || errors.Is(err, unix.EPERM)
-}
-
-// signalGroup sends sig to the worker's process group, or to the worker alone
-// if it left the group it was started in.
-func signalGroup(pid int, sig syscall.Signal) error {
-	err := unix.Kill(-pid, sig)
-	if errors.Is(err, unix.ESRCH) {
-		err = unix.Kill(pid, sig)
-	}
-	return err
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/slotrun/slotrun/slots"
 )
 
 func main() {
@@ -36,9 +38,28 @@ func main() {
 		spawnOnTerm = flag.Bool("spawn-on-term", false, "on TERM or INT, start a child in our process group that sleeps, then exit 0")
 		stderrLine  = flag.String("stderr-line", "", "after the ready line, write this text and id=N as one line to stderr")
 	)
+	var (
+		termDelay   = flag.Duration("term-delay", 0, "with -sleep: on TERM, take this long to exit")
+		stray       = flag.Bool("stray", false, "leave a process in our group whose parent is not us and not slotrun (see strayParent)")
+		strayParent = flag.Bool("stray-parent", false, "internal: the stray's parent")
+		exitOnHUP   = flag.Bool("exit-on-hup", false, "exit 0 on HUP")
+		getID       = flag.String("getid", "", "take an id from this slot table with slots.GetProcessID; give it back on TERM")
+	)
 	flag.Parse()
 
+	if *strayParent {
+		runStrayParent()
+	}
 	if *sleepMode {
+		if *termDelay > 0 {
+			term := make(chan os.Signal, 1)
+			signal.Notify(term, syscall.SIGTERM)
+			go func() {
+				<-term
+				time.Sleep(*termDelay)
+				os.Exit(0)
+			}()
+		}
 		fmt.Printf("sleeper pid=%d pgid=%d ppid=%d\n", os.Getpid(), syscall.Getpgrp(), os.Getppid())
 		if *orphanLife > 0 {
 			time.Sleep(*orphanLife)
@@ -73,6 +94,18 @@ func main() {
 		id, os.Getenv("COMET_PROCESS_COUNT"), os.Getpid(), syscall.Getpgrp(), os.Getppid(),
 		stdinKind(), strings.Join(flag.Args(), ","), os.Getenv("EXTRA"))
 
+	if *getID != "" {
+		got, err := slots.GetProcessID(*getID)
+		fmt.Printf("getid id=%s got=%d err=%v\n", id, got, err)
+	}
+	if *stray {
+		parent := exec.Command(os.Args[0], "-stray-parent")
+		parent.Stdout = os.Stdout
+		if err := parent.Start(); err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+	}
 	if *stderrLine != "" {
 		fmt.Fprintf(os.Stderr, "%s id=%s\n", *stderrLine, id)
 	}
@@ -113,7 +146,15 @@ func main() {
 		case sig := <-sigs:
 			name := strings.TrimPrefix(signalName(sig.(syscall.Signal)), "SIG")
 			fmt.Printf("signal id=%s pid=%d sig=%s\n", id, os.Getpid(), name)
+			if sig == syscall.SIGHUP && *exitOnHUP {
+				os.Exit(0)
+			}
 			if sig == syscall.SIGTERM || sig == syscall.SIGINT {
+				if *getID != "" {
+					if err := slots.ReleaseProcessID(*getID); err != nil {
+						fmt.Println("error", err)
+					}
+				}
 				if *spawnOnTerm {
 					startSleeper(id) // like a shell trap that runs a cleanup command
 				}
@@ -122,6 +163,30 @@ func main() {
 		case <-exit:
 			os.Exit(*code)
 		}
+	}
+}
+
+// runStrayParent starts a sleeper in its own (the worker's) process group,
+// then moves itself to a group of its own: the sleeper is left in the
+// worker's group with a parent outside it, so when the sleeper ends, this
+// process reaps it and slotrun is not told. The sleeper takes a while to
+// obey TERM, so it outlives the worker.
+func runStrayParent() {
+	fmt.Printf("strayparent pid=%d\n", os.Getpid())
+	child := exec.Command(os.Args[0], "-sleep", "-term-delay", "300ms")
+	child.Stdout = os.Stdout
+	if err := child.Start(); err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	if err := syscall.Setpgid(0, 0); err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	fmt.Printf("stray pid=%d\n", child.Process.Pid)
+	child.Wait()
+	for {
+		time.Sleep(time.Hour)
 	}
 }
 

@@ -1,0 +1,87 @@
+package supervisor
+
+import (
+	"errors"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/slotrun/slotrun/internal/signame"
+)
+
+// stopWorker sends the stop signal to a running worker's process group and
+// starts its kill deadline.
+func (s *supervisor) stopWorker(sl *slot) {
+	sl.stopDeadline = time.Now().Add(s.opts.StopTimeout)
+	s.signalGroup(sl, s.opts.StopSignal)
+	s.arm(sl, &sl.timer, s.opts.StopTimeout, timerKill)
+}
+
+// signalGroup sends sig to the slot's process group. A running worker that
+// left the group it was started in gets it directly; once the worker has
+// been reaped its pid is never signalled again, since it may be reused.
+// It reports whether anything was there to receive it.
+func (s *supervisor) signalGroup(sl *slot, sig syscall.Signal) bool {
+	err := unix.Kill(-sl.pid, sig)
+	if errors.Is(err, unix.ESRCH) && sl.state == slotRunning {
+		err = unix.Kill(sl.pid, sig)
+	}
+	if err != nil && !errors.Is(err, unix.ESRCH) {
+		sl.log.Warn("cannot signal the worker", "signal", signame.Name(sig), "pid", sl.pid, "error", err)
+	}
+	return err == nil
+}
+
+// kill SIGKILLs what is left of the slot's worker.
+func (s *supervisor) kill(sl *slot, why string) {
+	if sl.state != slotRunning && sl.state != slotDraining {
+		return
+	}
+	if !s.signalGroup(sl, syscall.SIGKILL) {
+		s.checkGroup(sl) // nothing left: the group ended unseen
+		return
+	}
+	sl.log.Warn("killing the worker's process group: "+why, "pid", sl.pid, "stop_timeout", s.opts.StopTimeout.String())
+	if s.stopping && s.exitCode == 0 {
+		s.exitCode = 1
+	}
+}
+
+// killRunning SIGKILLs every worker at once, when the loop is torn down.
+func (s *supervisor) killRunning() {
+	for _, sl := range s.slots {
+		if sl.state == slotRunning || sl.state == slotDraining {
+			s.signalGroup(sl, syscall.SIGKILL)
+		}
+	}
+}
+
+// beginStop starts a graceful stop that ends with exit code code.
+func (s *supervisor) beginStop(code int) {
+	if s.stopping {
+		return
+	}
+	s.stopping = true
+	s.exitCode = code
+	s.rolling = nil
+	s.log.Info("stopping", "signal", signame.Name(s.opts.StopSignal), "timeout", s.opts.StopTimeout.String(), "workers", len(s.byPID))
+	for _, sl := range s.slots {
+		switch sl.state {
+		case slotWaiting:
+			s.endSlot(sl)
+		case slotRunning:
+			if sl.stopDeadline.IsZero() { // not already stopping (scale-down, rolling restart)
+				s.stopWorker(sl)
+			}
+		}
+	}
+}
+
+// killAll is the answer to a second stop request: no more waiting.
+func (s *supervisor) killAll() {
+	s.log.Warn("second stop request: killing every worker now")
+	for _, sl := range s.slots {
+		s.kill(sl, "a second stop request")
+	}
+}

@@ -170,7 +170,7 @@ func commentedLine(key string) *regexp.Regexp {
 // supervisor's default actions.
 func TestExampleValuesAreTheDefaults(t *testing.T) {
 	var got Settings
-	if err := decodeFile(examplePath, readExample(t), &got); err != nil {
+	if err := decodeFile(examplePath, readExample(t), &got, sources{}); err != nil {
 		t.Fatal(err)
 	}
 	want := Defaults()
@@ -202,12 +202,12 @@ func TestExampleCommentedKeysAreValid(t *testing.T) {
 		src = commentedLine(key).ReplaceAllFunc(src, func(line []byte) []byte { return line[2:] })
 	}
 	var got Settings
-	if err := decodeFile(examplePath, src, &got); err != nil {
+	if err := decodeFile(examplePath, src, &got, sources{}); err != nil {
 		t.Fatalf("uncommented example: %v", err)
 	}
 	want := Defaults()
 	want.Command = []string{"/bin/true"}
-	if err := want.resolve(); err != nil {
+	if err := want.resolve(sources{}); err != nil {
 		t.Fatal(err)
 	}
 	if got.PIDFile != want.PIDFile || got.SlotsFile != want.SlotsFile {

@@ -47,14 +47,15 @@ const (
 )
 
 // loadFile decodes the HCL config file at path over s, setting only the keys
-// the file contains; env and signals are merged into s per entry. On error s
-// may be partly updated and should be dropped. Every error wraps ErrUsage.
-func loadFile(path string, s *Settings) error {
+// the file contains; env and signals are merged into s per entry. Each key
+// set is recorded in from. On error s may be partly updated and should be
+// dropped. Every error wraps ErrUsage.
+func loadFile(path string, s *Settings, from sources) error {
 	src, err := readFile(path)
 	if err != nil {
 		return err
 	}
-	return decodeFile(path, src, s)
+	return decodeFile(path, src, s, from)
 }
 
 func readFile(path string) ([]byte, error) {
@@ -85,8 +86,9 @@ func fileProblem(err error) string {
 	return err.Error()
 }
 
-// decodeFile decodes src, the text of the file named filename, over s.
-func decodeFile(filename string, src []byte, s *Settings) error {
+// decodeFile decodes src, the text of the file named filename, over s, and
+// records in from where each key was set.
+func decodeFile(filename string, src []byte, s *Settings, from sources) error {
 	if diags := checkNesting(filename, src); diags.HasErrors() {
 		return &usageError{newFileError(filename, &hcl.File{Bytes: src}, diags, 1)}
 	}
@@ -95,7 +97,7 @@ func decodeFile(filename string, src []byte, s *Settings) error {
 		// Syntax errors cascade: after the first, the rest are mostly echoes.
 		return &usageError{newFileError(filename, file, diags, 1)}
 	}
-	d := &decoder{}
+	d := &decoder{src: src, from: from}
 	d.body(file.Body, s)
 	if d.diags.HasErrors() {
 		return &usageError{newFileError(filename, file, d.diags, 3)}
@@ -186,7 +188,9 @@ func blocks(s *Settings) []block {
 		}},
 		{"stop", []field{
 			{"signal", text(&st.Signal, signame.Parse)},
-			{"timeout", duration(&st.Timeout)},
+			{"timeout", checkedDuration(&st.Timeout, func(d time.Duration) error {
+				return checkStopTimeout(d, `stop.signal = "KILL"`)
+			})},
 		}},
 		{"signals", nil},
 		{"log", []field{
@@ -210,6 +214,8 @@ func schemaOf(fields []field, blocks []block) *hcl.BodySchema {
 // decoder collects every problem of a file, so one run reports them all.
 type decoder struct {
 	diags hcl.Diagnostics
+	src   []byte  // the file's text, to quote values in from
+	from  sources // where each key was set
 }
 
 func (d *decoder) errorf(rng hcl.Range, summary, format string, args ...any) {
@@ -255,7 +261,12 @@ func (d *decoder) body(body hcl.Body, s *Settings) {
 func (d *decoder) attributes(attrs hcl.Attributes, fields []field, prefix string) {
 	for _, f := range fields {
 		if a := attrs[f.key]; a != nil {
-			f.set(d, a, prefix+f.key)
+			path := prefix + f.key
+			f.set(d, a, path)
+			// As written, on one line: `restart.window = "0s" (app.hcl:4:12)`.
+			rng := a.Expr.Range()
+			text := strings.Join(strings.Fields(string(rng.SliceBytes(d.src))), " ")
+			d.from[path] = fmt.Sprintf("%s = %s (%s)", path, printable(text), position(rng))
 		}
 	}
 }
@@ -389,6 +400,11 @@ func boolean(dst *bool) func(*decoder, *hcl.Attribute, string) {
 // duration reads a string with a unit. A bare number is refused: 10 could
 // mean seconds or nanoseconds, and guessing wrong turns 10s into 10ns.
 func duration(dst *time.Duration) func(*decoder, *hcl.Attribute, string) {
+	return checkedDuration(dst, func(time.Duration) error { return nil })
+}
+
+// checkedDuration is duration, then check on the value.
+func checkedDuration(dst *time.Duration, check func(time.Duration) error) func(*decoder, *hcl.Attribute, string) {
 	return func(d *decoder, a *hcl.Attribute, path string) {
 		v, ok := d.value(a.Expr)
 		if !ok {
@@ -405,6 +421,10 @@ func duration(dst *time.Duration) func(*decoder, *hcl.Attribute, string) {
 		}
 		got, err := parseDuration(v.AsString())
 		if err != nil {
+			d.errorf(a.Expr.Range(), "Invalid duration", "%s: %s.", path, err)
+			return
+		}
+		if err := check(got); err != nil {
 			d.errorf(a.Expr.Range(), "Invalid duration", "%s: %s.", path, err)
 			return
 		}
@@ -576,7 +596,7 @@ func (d *decoder) signals(body hcl.Body, dst map[syscall.Signal]supervisor.Actio
 		if !ok {
 			continue
 		}
-		act, err := supervisor.ParseAction(strings.TrimSpace(s))
+		act, err := supervisor.ParseAction(s)
 		if err != nil {
 			d.errorf(a.Expr.Range(), "Invalid value", "%s: %s.", path, err)
 			continue
@@ -586,7 +606,7 @@ func (d *decoder) signals(body hcl.Body, dst map[syscall.Signal]supervisor.Actio
 }
 
 // fileError is a config file's diagnostics, rendered for a terminal: each
-// one as a line "file:line,col-col: Summary; Detail." that reads well after
+// one as a line "file:line:column: Summary; Detail." that reads well after
 // "slotrun: ", then the source lines it points at.
 type fileError struct {
 	diags hcl.Diagnostics
@@ -644,13 +664,20 @@ func offset(d *hcl.Diagnostic) int {
 func headline(filename string, d *hcl.Diagnostic) string {
 	where := filename
 	if d.Subject != nil {
-		where = d.Subject.String()
+		where = position(*d.Subject)
 	}
 	line := where + ": " + d.Summary
 	if d.Detail != "" {
 		line += "; " + d.Detail
 	}
 	return printable(strings.ReplaceAll(line, "\n", " "))
+}
+
+// position names where r starts as file:line:column (DESIGN.md section 7),
+// the form editors and terminals jump to. hcl's own Range.String gives
+// "file:line,column-column", which they do not.
+func position(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
 }
 
 // snippet renders the source lines of a diagnostic with hcl's text writer,

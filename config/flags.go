@@ -48,25 +48,27 @@ func newRunFlags() *runFlags {
 	fs.SetInterspersed(false)
 	fs.SortFlags = false
 	fs.SetOutput(io.Discard)
-	fs.StringVarP(&f.workers, "workers", "n", "", "number of `N` workers (default: usable CPUs)")
-	fs.StringVarP(&f.config, "config", "c", "", "HCL config `FILE`")
-	fs.StringVar(&f.name, "name", "", "instance `NAME`; names the default files and log lines (default slotrun)")
-	fs.StringVar(&f.pidfile, "pidfile", "", "supervisor PID file `PATH` (default .pid/NAME.pid)")
-	fs.StringVar(&f.slotsFile, "slots-file", "", "slot table `PATH`; share it to share an id space (default .pid/NAME.slots)")
-	fs.StringVar(&f.slots, "slots", "", "size `M` of the id space, M >= N; COMET_PROCESS_COUNT (default N)")
-	fs.StringVar(&f.restart, "restart", "", "restart `POLICY`: always, on-failure, never (default always)")
-	fs.StringVar(&f.minUptime, "min-uptime", "", "a worker up this `DURATION` restarts at once (default 1s)")
-	fs.StringVar(&f.backoffMin, "backoff-min", "", "first backoff `DURATION` after a quick failure (default 100ms)")
-	fs.StringVar(&f.backoffMax, "backoff-max", "", "longest backoff `DURATION` (default 30s)")
+	// pflag prints the word in backquotes as the flag's value and keeps it in
+	// the sentence, so each line reads as "--flag VALUE  what it does".
+	fs.StringVarP(&f.workers, "workers", "n", "", "run `N` workers (default: one per usable CPU)")
+	fs.StringVarP(&f.config, "config", "c", "", "read settings from the HCL config `FILE`")
+	fs.StringVar(&f.name, "name", "", "call this instance `NAME`, in log lines and default file names (default slotrun)")
+	fs.StringVar(&f.pidfile, "pidfile", "", "write the supervisor's PID file at `PATH` (default .pid/NAME.pid)")
+	fs.StringVar(&f.slotsFile, "slots-file", "", "keep the slot table at `PATH`; share it to share ids (default .pid/NAME.slots)")
+	fs.StringVar(&f.slots, "slots", "", "hand out ids 0 to `M`-1, M >= N; COMET_PROCESS_COUNT=M (default N)")
+	fs.StringVar(&f.restart, "restart", "", "restart workers per `POLICY`: always, on-failure or never (default always)")
+	fs.StringVar(&f.minUptime, "min-uptime", "", "restart at once a worker that ran `DURATION` or longer (default 1s)")
+	fs.StringVar(&f.backoffMin, "backoff-min", "", "wait `DURATION` after a quick failure, doubling each time (default 100ms)")
+	fs.StringVar(&f.backoffMax, "backoff-max", "", "wait at most `DURATION` before a restart (default 30s)")
 	fs.StringVar(&f.maxRestart, "max-restarts", "", "give up after `K` restarts of a slot within the window; 0: never (default 0)")
-	fs.StringVar(&f.window, "restart-window", "", "the `DURATION` max-restarts counts in (default 60s)")
-	fs.StringVar(&f.stopSignal, "stop-signal", "", "`SIGNAL` a graceful stop sends each worker (default TERM)")
-	fs.StringVar(&f.stopTime, "stop-timeout", "", "`DURATION` before SIGKILL at stop (default 10s)")
-	fs.StringArrayVar(&f.signals, "signal", nil, "`SIG=ACTION`: forward, forward:SIG, stop, restart, scale-up, scale-down, ignore (repeatable)")
+	fs.StringVar(&f.window, "restart-window", "", "count max-restarts within `DURATION` (default 60s)")
+	fs.StringVar(&f.stopSignal, "stop-signal", "", "stop each worker with `SIGNAL` (default TERM)")
+	fs.StringVar(&f.stopTime, "stop-timeout", "", "SIGKILL what is left `DURATION` after the stop signal (default 10s)")
+	fs.StringArrayVar(&f.signals, "signal", nil, "set `SIG=ACTION`, what slotrun does on SIG: forward, forward:SIG2, stop, restart, scale-up, scale-down or ignore; repeatable")
 	fs.BoolVar(&f.prefix, "prefix", false, "prefix each line of worker output with [NAME:SLOT]")
-	fs.StringArrayVar(&f.env, "env", nil, "`KEY=VALUE` added to every worker's environment (repeatable)")
-	fs.StringVar(&f.logLevel, "log-level", "", "`LEVEL`: trace, debug, info, warn, error (default info)")
-	fs.StringVar(&f.logFormat, "log-format", "", "`FORMAT`: text or json (default text)")
+	fs.StringArrayVar(&f.env, "env", nil, "set `KEY=VALUE` in every worker's environment; repeatable")
+	fs.StringVar(&f.logLevel, "log-level", "", "log at `LEVEL` or above: trace, debug, info, warn or error (default info)")
+	fs.StringVar(&f.logFormat, "log-format", "", "write logs in `FORMAT`: text or json (default text)")
 	fs.BoolP("help", "h", false, "show this help")
 	return f
 }
@@ -99,21 +101,22 @@ func Load(args []string, stdout io.Writer) (*Settings, error) {
 		return nil, ErrHelp
 	}
 	s := Defaults()
+	from := sources{}
 	if f.fs.Lookup("config").Changed && f.config == "" {
 		return nil, usageErrorf("--config needs a file name")
 	}
 	if f.config != "" {
-		if err := loadFile(f.config, &s); err != nil {
+		if err := loadFile(f.config, &s, from); err != nil {
 			return nil, err
 		}
 	}
-	if err := f.apply(&s); err != nil {
+	if err := f.apply(&s, from); err != nil {
 		return nil, err
 	}
 	if cmd := f.fs.Args(); len(cmd) > 0 {
 		s.Command = cmd
 	}
-	if err := s.resolve(); err != nil {
+	if err := s.resolve(from); err != nil {
 		return nil, err
 	}
 	path, err := resolveCommand(s.Command[0])
@@ -124,18 +127,9 @@ func Load(args []string, stdout io.Writer) (*Settings, error) {
 	return &s, nil
 }
 
-// apply overlays the flags the user typed onto s.
-func (f *runFlags) apply(s *Settings) error {
-	set := func(name string, parse func(string) error) error {
-		fl := f.fs.Lookup(name)
-		if !fl.Changed {
-			return nil
-		}
-		if err := parse(fl.Value.String()); err != nil {
-			return usageErrorf("--%s: %w", name, err)
-		}
-		return nil
-	}
+// apply overlays the flags the user typed onto s, and records in from each
+// one it set, under the file's key for the same setting.
+func (f *runFlags) apply(s *Settings, from sources) error {
 	count := func(dst *int) func(string) error {
 		return func(v string) (err error) { *dst, err = parseCount(v); return err }
 	}
@@ -143,29 +137,40 @@ func (f *runFlags) apply(s *Settings) error {
 		return func(v string) (err error) { *dst, err = parseDuration(v); return err }
 	}
 	steps := []struct {
-		name  string
-		parse func(string) error
+		name, key string // the flag, and the config file's key
+		parse     func(string) error
 	}{
-		{"name", func(v string) (err error) { s.Name, err = checkName(v); return err }},
-		{"workers", count(&s.Workers)},
-		{"slots", count(&s.Slots)},
-		{"pidfile", func(v string) (err error) { s.PIDFile, err = parsePath(v); return err }},
-		{"slots-file", func(v string) (err error) { s.SlotsFile, err = parsePath(v); return err }},
-		{"restart", func(v string) (err error) { s.Restart.Policy, err = supervisor.ParsePolicy(v); return err }},
-		{"min-uptime", duration(&s.Restart.MinUptime)},
-		{"backoff-min", duration(&s.Restart.BackoffMin)},
-		{"backoff-max", duration(&s.Restart.BackoffMax)},
-		{"max-restarts", func(v string) (err error) { s.Restart.MaxRestarts, err = parseLimit(v); return err }},
-		{"restart-window", duration(&s.Restart.Window)},
-		{"stop-signal", func(v string) (err error) { s.Stop.Signal, err = signame.Parse(v); return err }},
-		{"stop-timeout", duration(&s.Stop.Timeout)},
-		{"log-level", func(v string) (err error) { s.Log.Level, err = parseLogLevel(v); return err }},
-		{"log-format", func(v string) (err error) { s.Log.Format, err = parseLogFormat(v); return err }},
+		{"name", "name", func(v string) (err error) { s.Name, err = checkName(v); return err }},
+		{"workers", "workers", count(&s.Workers)},
+		{"slots", "slots", count(&s.Slots)},
+		{"pidfile", "pidfile", func(v string) (err error) { s.PIDFile, err = parsePath(v); return err }},
+		{"slots-file", "slots_file", func(v string) (err error) { s.SlotsFile, err = parsePath(v); return err }},
+		{"restart", "restart.policy", func(v string) (err error) { s.Restart.Policy, err = supervisor.ParsePolicy(v); return err }},
+		{"min-uptime", "restart.min_uptime", duration(&s.Restart.MinUptime)},
+		{"backoff-min", "restart.backoff_min", duration(&s.Restart.BackoffMin)},
+		{"backoff-max", "restart.backoff_max", duration(&s.Restart.BackoffMax)},
+		{"max-restarts", "restart.max_restarts", func(v string) (err error) { s.Restart.MaxRestarts, err = parseLimit(v); return err }},
+		{"restart-window", "restart.window", duration(&s.Restart.Window)},
+		{"stop-signal", "stop.signal", func(v string) (err error) { s.Stop.Signal, err = signame.Parse(v); return err }},
+		{"stop-timeout", "stop.timeout", func(v string) (err error) {
+			if s.Stop.Timeout, err = parseDuration(v); err != nil {
+				return err
+			}
+			return checkStopTimeout(s.Stop.Timeout, "--stop-signal KILL")
+		}},
+		{"log-level", "log.level", func(v string) (err error) { s.Log.Level, err = parseLogLevel(v); return err }},
+		{"log-format", "log.format", func(v string) (err error) { s.Log.Format, err = parseLogFormat(v); return err }},
 	}
 	for _, st := range steps {
-		if err := set(st.name, st.parse); err != nil {
-			return err
+		fl := f.fs.Lookup(st.name)
+		if !fl.Changed {
+			continue
 		}
+		v := fl.Value.String()
+		if err := st.parse(v); err != nil {
+			return usageErrorf("--%s: %w", st.name, err)
+		}
+		from[st.key] = "--" + st.name + " " + v
 	}
 	if f.fs.Lookup("prefix").Changed {
 		s.Prefix = f.prefix
@@ -235,6 +240,11 @@ func resolveCommand(name string) (string, error) {
 		return "", fmt.Errorf("%s: %w in PATH, only in the current directory (write ./%s)", name, ErrCommandNotFound, name)
 	}
 	if !strings.Contains(name, "/") {
+		// Only a path with a slash runs a file from this directory; say so
+		// when that is what the user most likely meant.
+		if fi, err := os.Stat(name); err == nil && !fi.IsDir() {
+			return "", fmt.Errorf("%s: %w in PATH (to run ./%s in this directory, write ./%s)", name, ErrCommandNotFound, name, name)
+		}
 		return "", fmt.Errorf("%s: %w in PATH", name, ErrCommandNotFound)
 	}
 	fi, statErr := os.Stat(name)

@@ -39,7 +39,7 @@ func FuzzLoadFile(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		s := Defaults()
-		err := decodeFile("fuzz.hcl", src, &s)
+		err := decodeFile("fuzz.hcl", src, &s, sources{})
 		if err == nil {
 			checkDecoded(t, &s)
 			return
@@ -75,6 +75,9 @@ func checkDecoded(t *testing.T, s *Settings) {
 		if d < 0 {
 			t.Fatalf("negative duration in %+v", s)
 		}
+	}
+	if s.Stop.Timeout == 0 {
+		t.Fatalf("stop timeout 0: workers would be killed without the stop signal")
 	}
 	if s.Restart.MaxRestarts < 0 {
 		t.Fatalf("max_restarts %d", s.Restart.MaxRestarts)

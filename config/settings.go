@@ -91,9 +91,25 @@ func Defaults() Settings {
 	}
 }
 
+// sources records where each setting the user gave was written, keyed by
+// its config file key, in the words an error names it with: "--slots 2" or
+// "slots = 2 (app.hcl:2:9)". A later entry (a flag) replaces an earlier one
+// (the file), as the value does. A key without an entry has its default.
+type sources map[string]string
+
+// describe names the setting key, whose flag is --flag and current value is
+// value, for an error about how it combines with others.
+func (from sources) describe(key, flag string, value any) string {
+	if where, ok := from[key]; ok {
+		return where
+	}
+	return fmt.Sprintf("--%s %v (the default)", flag, value)
+}
+
 // resolve fills the values that default to other values, then checks the
-// rules that span several keys.
-func (s *Settings) resolve() error {
+// rules that span several keys. from says where each value came from, so an
+// error names the flags and file lines to change.
+func (s *Settings) resolve(from sources) error {
 	if s.Slots == 0 {
 		s.Slots = s.Workers
 	}
@@ -103,13 +119,19 @@ func (s *Settings) resolve() error {
 	if s.SlotsFile == "" {
 		s.SlotsFile = filepath.Join(".pid", s.Name+".slots")
 	}
+	r := &s.Restart
 	switch {
 	case s.Slots < s.Workers:
-		return usageErrorf("slots (%d) must be at least workers (%d): every worker needs its own id", s.Slots, s.Workers)
-	case s.Restart.BackoffMin > s.Restart.BackoffMax:
-		return usageErrorf("backoff-min (%s) must not exceed backoff-max (%s)", s.Restart.BackoffMin, s.Restart.BackoffMax)
-	case s.Restart.MaxRestarts > 0 && s.Restart.Window <= 0:
-		return usageErrorf("restart-window must be positive when max-restarts is set")
+		return usageErrorf("%s is fewer than %s: every worker needs its own id",
+			from.describe("slots", "slots", s.Slots), from.describe("workers", "workers", s.Workers))
+	case r.BackoffMin > r.BackoffMax:
+		return usageErrorf("%s must not exceed %s",
+			from.describe("restart.backoff_min", "backoff-min", r.BackoffMin),
+			from.describe("restart.backoff_max", "backoff-max", r.BackoffMax))
+	case r.MaxRestarts > 0 && r.Window <= 0:
+		return usageErrorf("%s needs a window to count restarts in, not %s",
+			from.describe("restart.max_restarts", "max-restarts", r.MaxRestarts),
+			from.describe("restart.window", "restart-window", r.Window))
 	case len(s.Command) == 0:
 		return usageErrorf("no command to run: put it after --, as in `slotrun -n 4 -- ./worker`, or set command in the config file")
 	case s.Command[0] == "":

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -73,17 +74,45 @@ func parseInt(s string) (int, error) {
 // and guessing wrong turns a stop timeout into 10ns.
 func parseDuration(s string) (time.Duration, error) {
 	t := strings.TrimSpace(s)
-	if _, err := strconv.ParseFloat(t, 64); err == nil {
+	if isDecimal(t) { // including "0", which time.ParseDuration takes
 		return 0, fmt.Errorf("%q has no unit (write %ss or %sms)", s, t, t)
 	}
 	d, err := time.ParseDuration(t)
-	if err != nil {
+	switch {
+	case err != nil:
 		return 0, fmt.Errorf("%q is not a duration (write 500ms, 10s or 1m30s)", s)
-	}
-	if d < 0 {
+	case d < 0:
 		return 0, fmt.Errorf("%q must not be negative", s)
 	}
 	return d, nil
+}
+
+// isDecimal reports whether s is digits with at most one dot ("5", "2.5"):
+// the only text to which adding "s" makes a duration. strconv.ParseFloat
+// would also take "inf", "1e3" and "0x10", and "write infs" helps no one.
+func isDecimal(s string) bool {
+	digits, dots := 0, 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '.':
+			dots++
+		default:
+			return false
+		}
+	}
+	return digits > 0 && dots <= 1
+}
+
+// checkStopTimeout refuses 0, which would SIGKILL every worker without
+// sending the stop signal first. killHint says how to ask for exactly that
+// where the user is writing (a flag or the file).
+func checkStopTimeout(d time.Duration, killHint string) error {
+	if d == 0 {
+		return fmt.Errorf("must be more than 0 (for no grace period, use %s)", killHint)
+	}
+	return nil
 }
 
 // parseSignalAction reads one SIG=ACTION entry.
@@ -95,16 +124,24 @@ func parseSignalAction(sigName, action string) (syscall.Signal, supervisor.Actio
 	if err := supervisor.CheckSignal(sig); err != nil {
 		return 0, supervisor.Action{}, err
 	}
-	act, err := supervisor.ParseAction(strings.TrimSpace(action))
+	act, err := supervisor.ParseAction(action)
 	if err != nil {
 		return 0, supervisor.Action{}, err
 	}
 	return sig, act, nil
 }
 
+// reservedEnv are the variables slotrun sets for each worker. Set by the
+// user too, the worker's environment would hold the name twice, and most
+// programs read the first: every worker would get the same id.
+var reservedEnv = []string{"COMET_PROCESS_ID", "COMET_PROCESS_COUNT"}
+
 func checkEnvKey(k string) error {
 	if k == "" || strings.ContainsAny(k, "=\x00") {
 		return fmt.Errorf("%q is not a variable name", k)
+	}
+	if slices.Contains(reservedEnv, k) {
+		return fmt.Errorf("%s is set by slotrun for each worker", k)
 	}
 	return nil
 }

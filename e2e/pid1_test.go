@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -181,4 +182,36 @@ func innermostPID(pid int) int {
 		}
 	}
 	return 0
+}
+
+func TestSignalFromAnotherPIDNamespaceIsRefused(t *testing.T) {
+	t.Parallel()
+	// slotrun as a container's PID 1: its PID file says 1. From the host,
+	// or from a sidecar in a sibling PID namespace sharing the volume, pid
+	// 1 is another process, which must never get the signal.
+	p, _ := startAsPID1(t, "-n", "1", "--", workerBin)
+	p.waitReady(0, 0)
+	tests := []struct {
+		name   string
+		argv   []string
+		reason string
+	}{
+		{"host", []string{slotrunBin, "signal", "HUP"}, "a process in another PID namespace"},
+		{"sibling", []string{"unshare", "--pid", "--fork", "--mount-proc", slotrunBin, "signal", "HUP"}, "cannot see"},
+	}
+	for _, tt := range tests {
+		cmd := exec.Command(tt.argv[0], tt.argv[1:]...)
+		cmd.Dir = p.dir
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+			t.Errorf("%s: slotrun signal: %v; want exit 1\n%s", tt.name, err, out)
+		}
+		if !strings.Contains(string(out), tt.reason) {
+			t.Errorf("%s: slotrun signal said %q; want it to say the holder is %s", tt.name, out, tt.reason)
+		}
+	}
+	if strings.Contains(p.stderr.text(), "signal received") || strings.Contains(p.stdout.text(), "sig=HUP") {
+		t.Errorf("the HUP reached slotrun or its worker")
+	}
 }

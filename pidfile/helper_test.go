@@ -126,11 +126,19 @@ type helperOpts struct {
 	path  string // PID file to create; "" for none
 	gate  bool   // wait for release() before Create
 	umask string // octal, e.g. "077"; "" to inherit
+
+	// unshare, when not nil, runs the helper through unshare(1) with these
+	// options, e.g. as PID 1 of a new PID namespace (see pidNamespace).
+	// pid() is then unshare's PID, not the helper's.
+	unshare []string
 }
 
 func startHelper(t *testing.T, o helperOpts) *helper {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
+	if o.unshare != nil {
+		cmd = exec.Command("unshare", append(o.unshare, os.Args[0])...)
+	}
 	cmd.Env = append(os.Environ(), helperEnv+"=1", helperPathEnv+"="+o.path, helperMaskEnv+"="+o.umask)
 	if o.gate {
 		cmd.Env = append(cmd.Env, helperGateEnv+"=1")
@@ -222,4 +230,24 @@ func (h *helper) waitFor(t *testing.T, want string) []string {
 		}
 		before = append(before, line)
 	}
+}
+
+// pidNamespace returns the unshare(1) options that make the helper PID 1 of
+// a new PID namespace with its own /proc, as in a container, and that kill
+// it when unshare is killed. It skips the test where that is not possible.
+func pidNamespace(t *testing.T) []string {
+	t.Helper()
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("unshare(1) is not installed")
+	}
+	opts := []string{"--pid", "--mount-proc", "--kill-child"}
+	// Unprivileged, a user namespace brings the right to make the others.
+	for _, o := range [][]string{opts, append([]string{"--map-root-user"}, opts...)} {
+		if exec.Command("unshare", append(o, "true")...).Run() == nil {
+			return o
+		}
+	}
+	out, _ := exec.Command("unshare", append(opts, "true")...).CombinedOutput()
+	t.Skipf("cannot make a PID namespace here: unshare: %s", strings.TrimSpace(string(out)))
+	return nil
 }

@@ -10,6 +10,10 @@
 //   - A file whose lock is free is stale, whatever PID it names: Create takes
 //     it over, and Read and Signal report ErrNotRunning. The PID in a stale
 //     file is never signalled.
+//   - Where /proc/locks names the lock's holder, Read and Signal trust the
+//     file only if it names that holder. A file written in another PID
+//     namespace (slotrun as a container's PID 1, read from the host) gives
+//     ErrOtherNamespace, and the PID in it is not signalled.
 //   - Readers never see a half-written file: the PID is written to a
 //     temporary file in the same directory, locked, then renamed onto the
 //     path. Of several instances starting at once on a missing or stale file,

@@ -16,6 +16,11 @@ import (
 // gives ErrNotRunning. A held file whose content is not a PID gives an error
 // naming the file.
 //
+// Where /proc/locks shows the lock's holder, the holder must be the PID in
+// the file: a file written in another PID namespace (slotrun as a
+// container's PID 1, read from the host) names a PID that here is another
+// process, and gives an *OtherNamespaceError (ErrOtherNamespace) instead.
+//
 // A held file naming no live process, or holding no PID, is what a reader
 // sees for an instant while another instance takes over a stale file; Read
 // looks again for about 0.1 s before reporting it.
@@ -129,22 +134,32 @@ func lookAtHolder(path string) (int, int, error) {
 		return -1, 0, fmt.Errorf("%w (pid file %s is stale: no process holds its lock)", ErrNotRunning, path)
 	}
 	pid, content, err := readPID(fd)
-	if err == nil && alive(pid) {
+	// The kernel knows who holds the lock; the file says who wrote it, in the
+	// writer's PID namespace. Where they differ, the PID in the file is not
+	// the holder here and must not be signalled.
+	holder, holderKnown := flockHolder(&st)
+	switch {
+	case err == nil && holderKnown && holder != pid && inOtherNamespace(holder):
+		err = &OtherNamespaceError{Path: path, FilePID: pid, Holder: holder, filePIDAlive: alive(pid)}
+	case err == nil && holderKnown && holder != pid:
+		err = fmt.Errorf("%w (pid file %s names pid %d, but pid %d holds its lock)", ErrNotRunning, path, pid, holder)
+	case err == nil && alive(pid):
 		return fd, pid, nil
-	}
-	_ = unix.Close(fd)
-	if err == nil {
+	case err == nil:
 		err = fmt.Errorf("%w (pid file %s names pid %d, which is not a live process)", ErrNotRunning, path, pid)
-	} else if errors.Is(err, errNotPID) {
+	case errors.Is(err, errNotPID):
 		err = fmt.Errorf("pid file %s: locked by a running process, but holds %q instead of a PID", path, content)
-	} else {
+	default:
+		_ = unix.Close(fd)
 		return -1, 0, fmt.Errorf("pid file %s: %w", path, err)
 	}
+	_ = unix.Close(fd)
 	// Locked, but not by the PID it names: most likely an instance taking
 	// over this stale file, about to rename its own onto the path. If the
 	// path already names another file, look at it now; otherwise give the
-	// instance a moment. Only a state that persists is reported. (Had the
-	// stale PID been reused by an unrelated process, this check could not
-	// tell; that takes a reuse and a takeover in the same microseconds.)
+	// instance a moment. Only a state that persists is reported: a holder in
+	// another PID namespace, say. (Without /proc/locks, had the stale PID
+	// been reused by an unrelated process, this check could not tell; that
+	// takes a reuse and a takeover in the same microseconds.)
 	return -1, 0, &retryError{err: err, pause: namesInode(path, &st)}
 }

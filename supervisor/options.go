@@ -68,10 +68,11 @@ func (p Policy) String() string {
 	return fmt.Sprintf("Policy(%d)", int(p))
 }
 
-// ParsePolicy reads "always", "on-failure" or "never".
+// ParsePolicy reads "always", "on-failure" or "never", in any case, as
+// signal names and log levels are read.
 func ParsePolicy(s string) (Policy, error) {
 	for i, name := range policyNames {
-		if s == name {
+		if strings.EqualFold(strings.TrimSpace(s), name) {
 			return Policy(i), nil
 		}
 	}
@@ -107,9 +108,11 @@ func (a Action) String() string {
 }
 
 // ParseAction reads "forward", "forward:SIG", "stop", "restart", "scale-up",
-// "scale-down" or "ignore".
+// "scale-down" or "ignore", in any case.
 func ParseAction(s string) (Action, error) {
-	if target, ok := strings.CutPrefix(s, "forward:"); ok {
+	word := strings.ToLower(strings.TrimSpace(s))
+	if strings.HasPrefix(word, "forward:") {
+		target := strings.TrimSpace(s)[len("forward:"):]
 		sig, err := signame.Parse(target)
 		if err != nil {
 			return Action{}, fmt.Errorf("action %q: %w", s, err)
@@ -117,7 +120,7 @@ func ParseAction(s string) (Action, error) {
 		return Action{Kind: ActForward, Signal: sig}, nil
 	}
 	for i, name := range actionNames {
-		if s == name {
+		if word == name {
 			return Action{Kind: ActionKind(i)}, nil
 		}
 	}

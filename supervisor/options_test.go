@@ -2,6 +2,7 @@ package supervisor_test
 
 import (
 	"errors"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -21,17 +22,19 @@ func TestParseAction(t *testing.T) {
 		{"scale-up", supervisor.Action{Kind: supervisor.ActScaleUp}},
 		{"scale-down", supervisor.Action{Kind: supervisor.ActScaleDown}},
 		{"ignore", supervisor.Action{Kind: supervisor.ActIgnore}},
+		{"Forward:usr2", supervisor.Action{Kind: supervisor.ActForward, Signal: syscall.SIGUSR2}},
+		{"SCALE-UP", supervisor.Action{Kind: supervisor.ActScaleUp}},
 	}
 	for _, tt := range tests {
 		got, err := supervisor.ParseAction(tt.in)
 		if err != nil || got != tt.want {
 			t.Errorf("ParseAction(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 		}
-		if err == nil && tt.in != "forward:sigterm" && got.String() != tt.in {
+		if err == nil && tt.in == strings.ToLower(tt.in) && tt.in != "forward:sigterm" && got.String() != tt.in {
 			t.Errorf("ParseAction(%q).String() = %q", tt.in, got.String())
 		}
 	}
-	for _, bad := range []string{"", "explode", "forward:", "forward:NOPE", "Forward", "scale_up"} {
+	for _, bad := range []string{"", "explode", "forward:", "forward:NOPE", "scale_up"} {
 		if got, err := supervisor.ParseAction(bad); err == nil {
 			t.Errorf("ParseAction(%q) = %v; want an error", bad, got)
 		}
@@ -44,6 +47,9 @@ func TestParsePolicy(t *testing.T) {
 		if err != nil || got != p {
 			t.Errorf("ParsePolicy(%q) = %v, %v", p.String(), got, err)
 		}
+	}
+	if got, err := supervisor.ParsePolicy("On-Failure"); got != supervisor.RestartOnFailure || err != nil {
+		t.Errorf("ParsePolicy(On-Failure) = %v, %v", got, err)
 	}
 	if _, err := supervisor.ParsePolicy("sometimes"); err == nil {
 		t.Error("ParsePolicy(sometimes) succeeded")

@@ -352,12 +352,15 @@ func gate(t testing.TB) (r *os.File, open func()) {
 // eventually polls cond until it holds, failing the test after the timeout.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	deadline := time.After(timeout)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
 	for !cond() {
-		if time.Now().After(deadline) {
+		select {
+		case <-tick.C:
+		case <-deadline:
 			t.Fatalf("%s: not within %v", what, timeout)
 		}
-		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -25,10 +25,6 @@ const (
 	slotWaiting               // in backoff, or waiting to get its slot back
 )
 
-var stateNames = []string{"idle", "running", "draining", "waiting"}
-
-func (st state) String() string { return stateNames[st] }
-
 // slot is the supervisor's record of one id. Only the loop goroutine touches it.
 type slot struct {
 	id    int

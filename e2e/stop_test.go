@@ -117,3 +117,19 @@ func TestStopEndsWhenTheGroupEndsUnseen(t *testing.T) {
 		t.Errorf("slotrun killed something, or tried to:\n%s", p.stderr.text())
 	}
 }
+
+func TestStopSignalIsNotLostInACrashStorm(t *testing.T) {
+	t.Parallel()
+	// 16 workers exiting and restarting as fast as they can: a flood of
+	// SIGCHLD. A TERM sent in the middle of it must still stop slotrun.
+	p := start(t, "-n", "16", "--min-uptime", "0s", "--", "/bin/true")
+	from := 0
+	for range 300 {
+		i, _ := waitLine(t, p.stderr, from, `worker started:`)
+		from = i + 1
+	}
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(); code != 0 {
+		t.Errorf("exit code %d; want 0", code)
+	}
+}

@@ -26,9 +26,10 @@ type supervisor struct {
 	devnull *os.File
 	out     *output // nil without --prefix
 
-	events   chan any
-	done     chan struct{} // closed when the loop must end, or has
-	quitOnce sync.Once
+	childExited chan os.Signal // SIGCHLD: time to reap
+	events      chan any       // signals with actions, timers
+	done        chan struct{}  // closed when the loop must end, or has
+	quitOnce    sync.Once
 
 	stopping  bool
 	exitCode  int          // what slotrun exits with once stopped
@@ -72,12 +73,13 @@ func (st *slotTimer) stop() {
 
 func newSupervisor(opts Options) *supervisor {
 	s := &supervisor{
-		opts:   opts,
-		log:    opts.Logger,
-		self:   os.Getpid(),
-		byPID:  map[int]*slot{},
-		events: make(chan any, 64),
-		done:   make(chan struct{}),
+		opts:        opts,
+		log:         opts.Logger,
+		self:        os.Getpid(),
+		byPID:       map[int]*slot{},
+		events:      make(chan any, 64),
+		childExited: make(chan os.Signal, 1),
+		done:        make(chan struct{}),
 	}
 	if opts.Prefix {
 		s.out = newOutput(opts.Name, opts.Stdout, opts.Stderr)
@@ -105,6 +107,8 @@ func (s *supervisor) loop() int {
 	s.reap()
 	for !s.finished() {
 		select {
+		case <-s.childExited:
+			s.reap()
 		case ev := <-s.events:
 			switch ev := ev.(type) {
 			case signalEvent:

@@ -7,10 +7,6 @@ import (
 )
 
 func (s *supervisor) onSignal(sig syscall.Signal) {
-	if sig == syscall.SIGCHLD {
-		s.reap()
-		return
-	}
 	act, ok := s.opts.Signals[sig]
 	if !ok {
 		return // SIGPIPE: a log reader went away; the write already failed

@@ -45,12 +45,17 @@ func Run(opts Options) (int, error) {
 	}
 
 	// Catch signals first: one that arrives while we start is queued and
-	// acted on once the workers exist.
+	// acted on once the workers exist. SIGCHLD has a channel of its own:
+	// os/signal drops a signal whose channel is full, and a crash storm's
+	// SIGCHLDs must not crowd out a TERM. One pending SIGCHLD is enough,
+	// since each reap collects every child that has ended.
 	sigs := make(chan os.Signal, 64)
 	signal.Notify(sigs, caught(opts.Signals)...)
 	defer signal.Stop(sigs)
-
 	s := newSupervisor(opts)
+	signal.Notify(s.childExited, syscall.SIGCHLD)
+	defer signal.Stop(s.childExited)
+
 	var code int
 	var startErr error
 	var g run.Group
@@ -85,14 +90,14 @@ func Run(opts Options) (int, error) {
 
 var errLoopDone = errors.New("supervisor loop ended")
 
-// caught lists the signals the supervisor takes over: every one with an
-// action, CHLD for reaping, and PIPE, so that a log reader that went away
+// caught lists the signals the supervisor takes over besides CHLD: every
+// one with an action, and PIPE, so that a log reader that went away
 // (`slotrun … 2>&1 | head`) fails a write instead of killing slotrun and,
 // through the parent-death signal, every worker. Catching rather than
 // ignoring it matters: an ignored signal stays ignored across exec, and the
 // workers would inherit that.
 func caught(actions map[syscall.Signal]Action) []os.Signal {
-	list := []os.Signal{syscall.SIGCHLD, syscall.SIGPIPE}
+	list := []os.Signal{syscall.SIGPIPE}
 	for sig := range actions {
 		list = append(list, sig)
 	}

@@ -41,6 +41,7 @@ func TestMain(m *testing.M) {
 	workerBin = filepath.Join(dir, "worker")
 	for _, b := range []struct{ out, pkg string }{{slotrunBin, ".."}, {workerBin, "./testdata/worker"}} {
 		cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as the README builds it
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintf(os.Stderr, "build %s: %v\n", b.pkg, err)

@@ -2,7 +2,7 @@
 // from the environment, says hello, reports the signals it gets, and stops
 // on TERM. Try it:
 //
-//	go build -o bin/ . ./examples/hello && bin/slotrun -n 4 -- bin/hello
+//	CGO_ENABLED=0 go build -o bin/ . ./examples/hello && bin/slotrun -n 4 -- bin/hello
 //
 // then, from another shell in the same directory, `bin/slotrun signal HUP`,
 // or `kill -9` one worker and watch it come back with the same id.

@@ -106,19 +106,20 @@ func (s *supervisor) loop() int {
 	// SIGCHLD may have come and gone while we spawned; reap once to be sure.
 	s.reap()
 	for !s.finished() {
+		// Signals and timers first: in a crash storm a SIGCHLD is nearly
+		// always pending, and a TERM must not wait behind many rounds of
+		// reaping and restarting.
+		select {
+		case ev := <-s.events:
+			s.handle(ev)
+			continue
+		default:
+		}
 		select {
 		case <-s.childExited:
 			s.reap()
 		case ev := <-s.events:
-			switch ev := ev.(type) {
-			case signalEvent:
-				s.onSignal(ev.sig)
-			case timerEvent:
-				if ev.gen == ev.timer.gen {
-					ev.timer.t = nil
-					s.onTimer(ev.slot, ev.kind)
-				}
-			}
+			s.handle(ev)
 		case <-s.done:
 			// Another actor of Run's group ended: no graceful stop.
 			s.killRunning()
@@ -126,6 +127,18 @@ func (s *supervisor) loop() int {
 		}
 	}
 	return s.finish()
+}
+
+func (s *supervisor) handle(ev any) {
+	switch ev := ev.(type) {
+	case signalEvent:
+		s.onSignal(ev.sig)
+	case timerEvent:
+		if ev.gen == ev.timer.gen {
+			ev.timer.t = nil
+			s.onTimer(ev.slot, ev.kind)
+		}
+	}
 }
 
 // finished reports whether no slot is in use any more: after a stop, or

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"os/exec"
+	"strconv"
+	"syscall"
+)
+
+// tool is one supervisor the bench can measure. Each knows how to lay out
+// its configuration in a scratch directory, how to start, how to be asked
+// to signal its workers, and how to be stopped; the measurements are the
+// same code for all of them.
+type tool struct {
+	name string
+	// needs lists the programs that must be on PATH; a tool lacking one is
+	// reported as not installed.
+	needs []string
+	// single: it runs exactly one child and never restarts it (tini,
+	// dumb-init), so only the single-child rows apply.
+	single bool
+	// setup writes the configuration for in.n workers into in.dir and
+	// returns the command that starts the supervisor, plus environment to
+	// add to the bench's.
+	setup func(in *instance) (argv, env []string, err error)
+	// stopSignal ends the supervisor and its workers gracefully.
+	stopSignal syscall.Signal
+	// hupCommands, if set, are the commands (run at once, side by side) by
+	// which a user of the tool sends HUP to every worker.
+	hupCommands func(in *instance) [][]string
+	// hupDirect: kill(supervisor, SIGHUP) reaches every worker.
+	hupDirect bool
+	// noDirectHUP says what the supervisor does with SIGHUP instead.
+	noDirectHUP string
+	// version reports the installed version.
+	version func(b *bench) string
+	// settings describes, for BENCHMARKS.md, how the tool is configured.
+	settings string
+}
+
+// slotrunTool runs the slotrun built from this checkout. It keeps its
+// defaults (min-uptime 1s: the restart test kills workers older than that,
+// so they restart at once), except in the crash storm, where --min-uptime 0s
+// restarts every exit at once instead of backing off.
+func slotrunTool() *tool {
+	return &tool{
+		name: "slotrun",
+		setup: func(in *instance) ([]string, []string, error) {
+			argv := []string{in.b.bin.slotrun, "-n", strconv.Itoa(in.n)}
+			if in.mode == modeCrash {
+				argv = append(argv, "--min-uptime", "0s")
+			}
+			return append(argv, "--", in.b.bin.worker), nil, nil
+		},
+		stopSignal: syscall.SIGTERM,
+		hupCommands: func(in *instance) [][]string {
+			return [][]string{{in.b.bin.slotrun, "signal", "HUP"}}
+		},
+		hupDirect: true,
+		version: func(b *bench) string {
+			return firstLine(b.output(b.bin.slotrun, "version"))
+		},
+		settings: "built as the README says (`CGO_ENABLED=0 go build`); defaults (`-n N`, `--min-uptime 1s`, logs at info to a file); crash storm: `--min-uptime 0s`",
+	}
+}
+
+// floorTool runs bench/floor: fork/exec and respawn, nothing else.
+func floorTool() *tool {
+	return &tool{
+		name: "floor",
+		setup: func(in *instance) ([]string, []string, error) {
+			return []string{in.b.bin.floor, "-n", strconv.Itoa(in.n), in.b.bin.worker}, nil, nil
+		},
+		stopSignal:  syscall.SIGTERM,
+		hupDirect:   true,
+		version:     func(*bench) string { return "bench/floor" },
+		settings:    "fork/exec N workers, respawn each at once on exit (wait4 on SIGCHLD), forward HUP, stop on TERM",
+		hupCommands: nil,
+	}
+}
+
+// missing says which program a tool needs and the machine lacks.
+func (t *tool) missing() string {
+	for _, prog := range t.needs {
+		if _, err := exec.LookPath(prog); err != nil {
+			return fmt.Sprintf("%s is not installed (bash bench/peers/install.sh)", prog)
+		}
+	}
+	return ""
+}

@@ -75,3 +75,31 @@ func TestFlockHolderFindsOurLock(t *testing.T) {
 		t.Errorf("flockHolder on our locked file = %d, %t; want %d, true", pid, ok, os.Getpid())
 	}
 }
+
+func TestHoldsFlockSeesOurLockThroughFdinfo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "slotrun.pid")
+	if err := os.WriteFile(path, []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		t.Fatal(err)
+	}
+	if holdsFlock(os.Getpid(), &st) {
+		t.Fatal("holdsFlock = true before the lock is taken")
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	if !holdsFlock(os.Getpid(), &st) {
+		t.Error("holdsFlock = false for our own exclusive lock")
+	}
+	if holdsFlock(os.Getppid(), &st) {
+		t.Error("holdsFlock = true for our parent, which does not have the file open")
+	}
+}

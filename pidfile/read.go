@@ -137,7 +137,7 @@ func lookAtHolder(path string) (int, int, error) {
 	// The kernel knows who holds the lock; the file says who wrote it, in the
 	// writer's PID namespace. Where they differ, the PID in the file is not
 	// the holder here and must not be signalled.
-	holder, holderKnown := flockHolder(&st)
+	holder, holderKnown := lockHolder(pid, &st)
 	switch {
 	case err == nil && holderKnown && holder != pid && inOtherNamespace(holder):
 		err = &OtherNamespaceError{Path: path, FilePID: pid, Holder: holder, filePIDAlive: alive(pid)}

@@ -58,7 +58,7 @@ func (s *supervisor) onExit(sl *slot) {
 	sl.state = slotDraining
 	sl.timer.stop() // a rolling-restart watch; a kill deadline is re-armed below
 	if !groupAlive(sl.pid) {
-		s.checkGroup(sl)
+		s.drained(sl)
 		return
 	}
 	// What the worker left in its group is stopped like the worker — again
@@ -97,9 +97,13 @@ func (s *supervisor) holdWhileWaiting(sl *slot) {
 
 // checkGroup moves a draining slot on once its process group is gone.
 func (s *supervisor) checkGroup(sl *slot) {
-	if sl.state != slotDraining || groupAlive(sl.pid) {
-		return
+	if sl.state == slotDraining && !groupAlive(sl.pid) {
+		s.drained(sl)
 	}
+}
+
+// drained moves on a slot whose worker's process group is gone.
+func (s *supervisor) drained(sl *slot) {
 	s.stopTimers(sl)
 	sl.stopDeadline = time.Time{}
 	sl.state = slotWaiting

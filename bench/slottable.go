@@ -74,9 +74,12 @@ func census(words []uint64, supervisor int) slotCensus {
 		case seen[pid]:
 			c.Shared++
 		default:
-			id, _ := environ(pid, "COMET_PROCESS_ID")
-			if !holderAlive(pid, tag) {
-				c.Dead++ // died while we looked: its environ is gone
+			id, ok := environ(pid, "COMET_PROCESS_ID")
+			if !ok || !holderAlive(pid, tag) {
+				// Died while we looked. A process that is exiting
+				// but not yet a zombie has already lost its
+				// environment: /proc/PID/environ reads empty.
+				c.Dead++
 				continue
 			}
 			seen[pid] = true

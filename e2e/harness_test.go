@@ -50,8 +50,25 @@ func TestMain(m *testing.M) {
 		}
 	}
 	code := m.Run()
+	killLeftovers()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// killLeftovers kills any process still running one of this run's binaries:
+// a test's cleanup kills what the workers reported, and this catches what
+// they started but had no time to report.
+func killLeftovers() {
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		if exe, _ := os.Readlink("/proc/" + p.Name() + "/exe"); exe == workerBin || exe == slotrunBin {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 }
 
 // output collects the lines a process writes to one stream.

@@ -46,7 +46,7 @@ func build(dir, slotrun string) (binaries, error) {
 		delete(pkgs, filepath.Join(dir, "slotrun"))
 	}
 	for out, pkg := range pkgs {
-		cmd := exec.Command(goCommand(), "build", "-o", out, pkg)
+		cmd := exec.Command("go", "build", "-o", out, pkg)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if msg, err := cmd.CombinedOutput(); err != nil {
@@ -59,19 +59,12 @@ func build(dir, slotrun string) (binaries, error) {
 // moduleRoot is the directory of slotrun's go.mod, wherever the bench was
 // started from inside the module.
 func moduleRoot() (string, error) {
-	out, err := exec.Command(goCommand(), "env", "GOMOD").Output()
+	out, err := exec.Command("go", "env", "GOMOD").Output()
 	gomod := strings.TrimSpace(string(out))
 	if err != nil || gomod == "" || gomod == os.DevNull {
 		return "", fmt.Errorf("run the bench inside the slotrun module (go env GOMOD: %q)", gomod)
 	}
 	return filepath.Dir(gomod), nil
-}
-
-func goCommand() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
 // output runs a short command for its output (versions), never failing.

@@ -117,8 +117,9 @@ func parseStat(b []byte) (procStat, error) {
 	if i < 0 {
 		return procStat{}, errStatFormat
 	}
-	f := bytes.Fields(b[i+1:]) // f[0] is field 3
-	const state, start = 3 - 3, 22 - 3
+	const first = 3 // f[0] is field 3, the first after the name
+	f := bytes.Fields(b[i+1:])
+	const state, start = 3 - first, 22 - first
 	if len(f) <= start || len(f[state]) != 1 {
 		return procStat{}, errStatFormat
 	}

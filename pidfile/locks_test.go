@@ -52,31 +52,38 @@ func TestFlockHolderFindsOurLock(t *testing.T) {
 	if _, err := os.Stat(procLocks); err != nil {
 		t.Skipf("no %s: %v", procLocks, err)
 	}
-	path := filepath.Join(t.TempDir(), "slotrun.pid")
-	if err := os.WriteFile(path, []byte("1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		t.Fatal(err)
-	}
-	if pid, ok := flockHolder(&st); pid != 0 || !ok {
+	fd, st := openPIDFileForLocking(t)
+	if pid, ok := flockHolder(st); pid != 0 || !ok {
 		t.Fatalf("flockHolder on an unlocked file = %d, %t; want 0, true: no holder", pid, ok)
 	}
 	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		t.Fatal(err)
 	}
-	if pid, ok := flockHolder(&st); !ok || pid != os.Getpid() {
+	if pid, ok := flockHolder(st); !ok || pid != os.Getpid() {
 		t.Errorf("flockHolder on our locked file = %d, %t; want %d, true", pid, ok, os.Getpid())
 	}
 }
 
 func TestHoldsFlockSeesOurLockThroughFdinfo(t *testing.T) {
+	fd, st := openPIDFileForLocking(t)
+	if holdsFlock(os.Getpid(), st) {
+		t.Fatal("holdsFlock = true before the lock is taken")
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	if !holdsFlock(os.Getpid(), st) {
+		t.Error("holdsFlock = false for our own exclusive lock")
+	}
+	if holdsFlock(os.Getppid(), st) {
+		t.Error("holdsFlock = true for our parent, which does not have the file open")
+	}
+}
+
+// openPIDFileForLocking makes a PID file and returns an open, unlocked
+// descriptor of it, closed when the test ends, and its fstat.
+func openPIDFileForLocking(t *testing.T) (int, *unix.Stat_t) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "slotrun.pid")
 	if err := os.WriteFile(path, []byte("1\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -85,21 +92,10 @@ func TestHoldsFlockSeesOurLockThroughFdinfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(fd)
+	t.Cleanup(func() { unix.Close(fd) })
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		t.Fatal(err)
 	}
-	if holdsFlock(os.Getpid(), &st) {
-		t.Fatal("holdsFlock = true before the lock is taken")
-	}
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		t.Fatal(err)
-	}
-	if !holdsFlock(os.Getpid(), &st) {
-		t.Error("holdsFlock = false for our own exclusive lock")
-	}
-	if holdsFlock(os.Getppid(), &st) {
-		t.Error("holdsFlock = true for our parent, which does not have the file open")
-	}
+	return fd, &st
 }

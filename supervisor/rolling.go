@@ -1,7 +1,7 @@
 package supervisor
 
 // rollingPlan is a rolling restart: one slot at a time, the next once the
-// new worker has stayed up for min_uptime.
+// new worker is ready (docs/states.md, "Rolling restart").
 type rollingPlan struct {
 	queue   []int // slots still to restart, in order
 	current *slot // the slot being restarted now
@@ -37,12 +37,11 @@ func (s *supervisor) rollNext() {
 	for len(plan.queue) > 0 {
 		sl := s.slots[plan.queue[0]]
 		plan.queue = plan.queue[1:]
-		if sl.state != slotRunning || sl.removing || !sl.stopDeadline.IsZero() {
-			continue // not running now: its next start is fresh anyway
+		if (sl.state != stateStarting && sl.state != stateReady) || sl.then != thenByPolicy {
+			continue // not running now, or already going: its next start is fresh anyway
 		}
 		plan.current = sl
-		sl.restartIt = true
-		s.stopWorker(sl)
+		s.stopSlot(sl, thenRestart)
 		return
 	}
 	s.rolling = nil
@@ -52,21 +51,9 @@ func (s *supervisor) rollNext() {
 	}
 }
 
-// rollWatch waits for a restarted worker to stay up before the next slot.
-func (s *supervisor) rollWatch(sl *slot) {
-	if s.rolling == nil || s.rolling.current != sl {
-		return
-	}
-	if s.opts.MinUptime <= 0 {
-		s.rollNext()
-		return
-	}
-	s.arm(sl, &sl.timer, s.opts.MinUptime, timerUp)
-}
-
 // rollHalt abandons the rolling restart: a new worker that cannot start or
-// stay up would only be followed by more of the same. The slot itself goes
-// on under the restart policy.
+// become ready would only be followed by more of the same. The slot itself
+// goes on under the restart policy.
 func (s *supervisor) rollHalt(sl *slot, why string) {
 	s.log.Warn("rolling restart halted: "+why, "slot", sl.id, "min_uptime", s.opts.MinUptime.String(),
 		"not_restarted", len(s.rolling.queue))

@@ -1,17 +1,50 @@
 package supervisor
 
 import (
+	"slices"
 	"syscall"
 
 	"github.com/slotrun/slotrun/internal/signame"
 )
 
-func (s *supervisor) onSignal(sig syscall.Signal) {
+// handleSignals acts on every signal in the inbox and reports whether there
+// were any. Stop requests go first: a TERM that arrived behind a thousand
+// HUPs must not wait for them to be forwarded.
+func (s *supervisor) handleSignals() bool {
+	pending := s.inbox.take()
+	if len(pending) == 0 {
+		return false
+	}
+	slices.SortStableFunc(pending, func(a, b pendingSignal) int {
+		return s.signalRank(a.sig) - s.signalRank(b.sig)
+	})
+	for _, p := range pending {
+		s.onSignal(p.sig, p.count)
+	}
+	return true
+}
+
+func (s *supervisor) signalRank(sig syscall.Signal) int {
+	if s.opts.Signals[sig].Kind == ActStop {
+		return 0
+	}
+	return 1
+}
+
+// onSignal acts on sig, which arrived count times since the loop last
+// looked. Like the kernel, it merges repeats where that changes nothing (a
+// forward, a rolling restart); where the count matters it is kept (a second
+// stop kills, each TTIN adds a worker).
+func (s *supervisor) onSignal(sig syscall.Signal, count int) {
 	act, ok := s.opts.Signals[sig]
 	if !ok {
 		return // SIGPIPE: a log reader went away; the write already failed
 	}
-	s.log.Info("signal received", "signal", signame.Name(sig), "action", act.String())
+	args := []any{"signal", signame.Name(sig), "action", act.String()}
+	if count > 1 {
+		args = append(args, "count", count)
+	}
+	s.log.Info("signal received", args...)
 	switch act.Kind {
 	case ActForward:
 		target := sig
@@ -20,24 +53,31 @@ func (s *supervisor) onSignal(sig syscall.Signal) {
 		}
 		s.forward(target)
 	case ActStop:
-		if s.stopping {
-			s.killAll()
-			return
+		if !s.stopping {
+			s.beginStop(0)
+			count--
 		}
-		s.beginStop(0)
+		if count > 0 {
+			s.killAll()
+		}
 	case ActRestart:
 		s.rollStart()
 	case ActScaleUp:
-		s.scaleUp()
+		for range min(count, len(s.slots)) {
+			s.scaleUp()
+		}
 	case ActScaleDown:
-		s.scaleDown()
+		for range min(count, len(s.slots)) {
+			s.scaleDown()
+		}
 	case ActIgnore:
 	}
 }
 
+// forward sends sig to every running worker's process group.
 func (s *supervisor) forward(sig syscall.Signal) {
 	for _, sl := range s.slots {
-		if sl.state == slotRunning {
+		if sl.state.running() {
 			s.signalGroup(sl, sig)
 		}
 	}
@@ -49,7 +89,7 @@ func (s *supervisor) scaleUp() {
 		return
 	}
 	for _, sl := range s.slots {
-		if sl.state != slotIdle {
+		if sl.state != stateIdle {
 			continue
 		}
 		if err := s.table.AcquireSlot(sl.id, s.self); err != nil {
@@ -79,16 +119,8 @@ func (s *supervisor) scaleDown() {
 			last = sl
 		}
 	}
-	last.removing = true
 	last.log.Info("scaling down", "pid", last.pid)
-	switch last.state {
-	case slotRunning:
-		if last.stopDeadline.IsZero() {
-			s.stopWorker(last)
-		}
-	case slotWaiting:
-		s.endSlot(last)
-	}
+	s.stopSlot(last, thenRemove)
 }
 
 func (s *supervisor) countActive() int {

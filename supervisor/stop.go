@@ -3,17 +3,33 @@ package supervisor
 import (
 	"errors"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/slotrun/slotrun/internal/signame"
 )
 
+// stopSlot asks the slot's worker to go, and says what becomes of the slot
+// once it is gone. A worker already on its way out is not signalled again;
+// only what follows may change (a scale-down during a rolling restart
+// removes the slot instead of restarting it).
+func (s *supervisor) stopSlot(sl *slot, then afterGone) {
+	sl.stopAsked(then)
+	switch sl.state {
+	case stateStarting, stateReady:
+		s.stopWorker(sl)
+	case stateBackoff:
+		if sl.then == thenRemove {
+			s.endSlot(sl)
+		}
+	}
+}
+
 // stopWorker sends the stop signal to a running worker's process group and
 // starts its kill deadline.
 func (s *supervisor) stopWorker(sl *slot) {
-	sl.stopDeadline = time.Now().Add(s.opts.StopTimeout)
+	s.move(sl, stateStopping)
+	sl.killAt = s.sys.now().Add(s.opts.StopTimeout)
 	s.signalGroup(sl, s.opts.StopSignal)
 	s.arm(sl, &sl.timer, s.opts.StopTimeout, timerKill)
 }
@@ -23,9 +39,9 @@ func (s *supervisor) stopWorker(sl *slot) {
 // been reaped its pid is never signalled again, since it may be reused.
 // It reports whether anything was there to receive it.
 func (s *supervisor) signalGroup(sl *slot, sig syscall.Signal) bool {
-	err := unix.Kill(-sl.pid, sig)
-	if errors.Is(err, unix.ESRCH) && sl.state == slotRunning {
-		err = unix.Kill(sl.pid, sig)
+	err := s.sys.kill(-sl.pid, sig)
+	if errors.Is(err, unix.ESRCH) && sl.state.running() {
+		err = s.sys.kill(sl.pid, sig)
 	}
 	if err != nil && !errors.Is(err, unix.ESRCH) {
 		sl.log.Warn("cannot signal the worker", "signal", signame.Name(sig), "pid", sl.pid, "error", err)
@@ -35,7 +51,7 @@ func (s *supervisor) signalGroup(sl *slot, sig syscall.Signal) bool {
 
 // kill SIGKILLs what is left of the slot's worker.
 func (s *supervisor) kill(sl *slot, why string) {
-	if sl.state != slotRunning && sl.state != slotDraining {
+	if !sl.state.running() && sl.state != stateDraining {
 		return
 	}
 	if !s.signalGroup(sl, syscall.SIGKILL) {
@@ -51,7 +67,7 @@ func (s *supervisor) kill(sl *slot, why string) {
 // killRunning SIGKILLs every worker at once, when the loop is torn down.
 func (s *supervisor) killRunning() {
 	for _, sl := range s.slots {
-		if sl.state == slotRunning || sl.state == slotDraining {
+		if sl.state.running() || sl.state == stateDraining {
 			s.signalGroup(sl, syscall.SIGKILL)
 		}
 	}
@@ -67,14 +83,7 @@ func (s *supervisor) beginStop(code int) {
 	s.rolling = nil
 	s.log.Info("stopping", "signal", signame.Name(s.opts.StopSignal), "timeout", s.opts.StopTimeout.String(), "workers", len(s.byPID))
 	for _, sl := range s.slots {
-		switch sl.state {
-		case slotWaiting:
-			s.endSlot(sl)
-		case slotRunning:
-			if sl.stopDeadline.IsZero() { // not already stopping (scale-down, rolling restart)
-				s.stopWorker(sl)
-			}
-		}
+		s.stopSlot(sl, thenRemove)
 	}
 }
 

@@ -5,11 +5,13 @@
 // one goroutine — locked to its OS thread, since a child's parent-death
 // signal follows the thread that forked it — owns every piece of mutable
 // state. It forks, reaps (wait4(-1) on SIGCHLD, never exec.Cmd.Wait), runs
-// the restart policy and the stop. Other goroutines only send it events:
-// signals, and timers that fall due. Idle, nothing wakes up.
+// the restart policy and the stop. Other goroutines only hand it signals and
+// events. Idle, nothing wakes up.
 //
-// Every event is logged once, with slot and pid where they apply. Durations
-// are logged as strings ("1.5s"), so text and JSON logs read the same.
+// docs/architecture.md says who owns what; docs/states.md draws a slot's
+// life. Every event is logged once, with slot and pid where they apply.
+// Durations are logged as strings ("1.5s"), so text and JSON logs read the
+// same.
 package supervisor
 
 import (
@@ -19,6 +21,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/hashicorp/go-hclog"
@@ -28,6 +31,56 @@ import (
 	"github.com/slotrun/slotrun/pidfile"
 	"github.com/slotrun/slotrun/slots"
 )
+
+// supervisor is the state the loop goroutine owns. Other goroutines reach it
+// only through the inbox, childExited and post.
+type supervisor struct {
+	opts    Options
+	sys     system
+	log     hclog.Logger
+	self    int
+	pidfile *pidfile.File
+	table   slotTable
+	slots   []*slot       // one per id, 0..opts.Slots-1
+	byPID   map[int]*slot // running workers by main pid
+	baseEnv []string
+	devnull *os.File
+	out     *output // nil without --prefix
+
+	inbox       *signalInbox   // signals with actions
+	childExited chan os.Signal // SIGCHLD: time to reap
+	events      chan event     // timers
+	done        chan struct{}  // closed when the loop must end, or has
+	quitOnce    sync.Once
+
+	stopping  bool
+	exitCode  int          // what slotrun exits with once stopped
+	firstFail *exitStatus  // first failing exit of a slot ended by policy
+	rolling   *rollingPlan // a rolling restart in progress
+	badMoves  int          // moves outside the state machine: bugs (see move)
+}
+
+func newSupervisor(opts Options, sys system) *supervisor {
+	s := &supervisor{
+		opts:        opts,
+		sys:         sys,
+		log:         opts.Logger,
+		self:        os.Getpid(),
+		byPID:       map[int]*slot{},
+		inbox:       newSignalInbox(),
+		events:      make(chan event, 64),
+		childExited: make(chan os.Signal, 1),
+		done:        make(chan struct{}),
+	}
+	s.slots = make([]*slot, opts.Slots)
+	for i := range s.slots {
+		s.slots[i] = &slot{id: i, log: s.log.Named(fmt.Sprintf("slot-%d", i)).With("slot", i)}
+	}
+	if opts.Prefix {
+		s.out = newOutput(opts.Name, opts.Stdout, opts.Stderr)
+	}
+	return s
+}
 
 // Run supervises the workers until a requested stop, a give-up, or the end of
 // every slot, and returns slotrun's exit code. A non-nil error means start-up
@@ -43,16 +96,14 @@ func Run(opts Options) (int, error) {
 	if opts.Stderr == nil {
 		opts.Stderr = os.Stderr
 	}
+	s := newSupervisor(opts, realSystem{})
 
-	// Catch signals first: one that arrives while we start is queued and
-	// acted on once the workers exist. SIGCHLD has a channel of its own:
-	// os/signal drops a signal whose channel is full, and a crash storm's
-	// SIGCHLDs must not crowd out a TERM. One pending SIGCHLD is enough,
-	// since each reap collects every child that has ended.
-	sigs := make(chan os.Signal, 64)
-	signal.Notify(sigs, caught(opts.Signals)...)
-	defer signal.Stop(sigs)
-	s := newSupervisor(opts)
+	// Catch signals first: one that arrives while we start waits in the
+	// inbox and is acted on once the workers exist. SIGCHLD has a channel
+	// of its own; one pending SIGCHLD is enough, since each reap collects
+	// every child that has ended.
+	stopRelay := relaySignals(caught(opts.Signals), s.inbox, s.done)
+	defer stopRelay()
 	signal.Notify(s.childExited, syscall.SIGCHLD)
 	defer signal.Stop(s.childExited)
 
@@ -73,16 +124,6 @@ func Run(opts Options) (int, error) {
 		}
 		code = s.loop()
 		return errLoopDone
-	}, func(error) { s.quit() })
-	g.Add(func() error {
-		for {
-			select {
-			case sig := <-sigs:
-				s.post(signalEvent{sig.(syscall.Signal)})
-			case <-s.done:
-				return nil
-			}
-		}
 	}, func(error) { s.quit() })
 	g.Run()
 	return code, startErr
@@ -120,23 +161,20 @@ func (s *supervisor) start() (err error) {
 			s.pidfile.Remove()
 		}
 	}()
-	if s.table, err = slots.Open(s.opts.SlotsFile, s.opts.Slots); err != nil {
+	// The file may have more slots than --slots (another supervisor shares
+	// it, or an earlier run had more); this supervisor uses the first
+	// --slots of them, so every id it hands out is below the count.
+	table, err := slots.Open(s.opts.SlotsFile, s.opts.Slots)
+	if err != nil {
 		return err
 	}
+	s.table = table
 	defer func() {
 		if err != nil {
 			s.releaseAll()
 			s.table.Close()
 		}
 	}()
-	// The file may have more slots than --slots (another supervisor shares
-	// it, or an earlier run had more); this supervisor uses the first
-	// --slots of them, so every id it hands out is below the count.
-	s.slots = make([]*slot, s.opts.Slots)
-	for i := range s.slots {
-		s.slots[i] = &slot{id: i, log: s.log.Named(fmt.Sprintf("slot-%d", i)).With("slot", i)}
-	}
-	s.baseEnv = workerEnv(os.Environ(), s.opts.Env, s.opts.Slots)
 	if err := s.takeSlots(s.opts.Workers); err != nil {
 		return err
 	}
@@ -145,15 +183,25 @@ func (s *supervisor) start() (err error) {
 	}
 	s.log.Info("starting", "workers", s.opts.Workers, "slots", s.opts.Slots, "command", strings.Join(s.opts.Args, " "),
 		"pidfile", s.opts.PIDFile, "slots_file", s.opts.SlotsFile)
+	if err := s.startWorkers(); err != nil {
+		s.devnull.Close()
+		return err
+	}
+	return nil
+}
+
+// startWorkers starts a worker in every slot taken. If one cannot be
+// started, those already started are killed: what the first exec finds
+// wrong (a missing #! interpreter, a file that is no program) a restart
+// would only find again.
+func (s *supervisor) startWorkers() error {
+	s.baseEnv = workerEnv(os.Environ(), s.opts.Env, s.opts.Slots)
 	for _, sl := range s.slots {
 		if sl.holder == 0 {
 			continue
 		}
 		if err := s.startWorker(sl); err != nil {
-			// What the first exec finds wrong (a missing #! interpreter,
-			// a file that is no program) a restart would only find again.
 			s.abortStart()
-			s.devnull.Close()
 			status, why := startError(s.opts.Path, err)
 			return &StartError{Code: status.Code(), Err: why}
 		}
@@ -175,9 +223,9 @@ func (e *StartError) Unwrap() error { return e.Err }
 func (s *supervisor) abortStart() {
 	for pid, sl := range s.byPID {
 		s.signalGroup(sl, syscall.SIGKILL)
-		var ws unix.WaitStatus
-		unix.Wait4(pid, &ws, 0, nil)
-		sl.state = slotIdle
+		s.sys.wait(pid, true)
+		s.stopTimers(sl)
+		sl.state = stateIdle
 		delete(s.byPID, pid)
 	}
 }
@@ -206,4 +254,22 @@ func (s *supervisor) takeSlots(n int) error {
 	}
 	return fmt.Errorf("slot table %s: %d of the %d slots are free, %d needed; held: %s (stop those processes, or use another --slots-file or a larger --slots)",
 		s.opts.SlotsFile, taken, len(s.slots), n, strings.Join(holders, ", "))
+}
+
+// finish gives back everything the supervisor held.
+func (s *supervisor) finish() int {
+	for _, sl := range s.slots {
+		s.stopTimers(sl)
+	}
+	s.releaseAll()
+	s.table.Close()
+	if s.out != nil {
+		s.out.wait()
+	}
+	if err := s.pidfile.Remove(); err != nil {
+		s.log.Warn("cannot remove the pid file", "path", s.opts.PIDFile, "error", err)
+	}
+	s.devnull.Close()
+	s.log.Info("stopped", "exit_code", s.exitCode)
+	return s.exitCode
 }

@@ -1,25 +1,46 @@
 package supervisor
 
 import (
-	"errors"
+	"slices"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/slotrun/slotrun/internal/signame"
 )
+
+// This file is the slot state machine's handlers: what each event does to
+// a slot (docs/states.md). stop.go has the stop requests, spawn.go the
+// starts.
+
+// move takes the slot to state to along an edge of transitions. Any other
+// move is a bug in the supervisor: it is logged, counted for the tests, and
+// made anyway, since a stuck slot would be worse.
+func (s *supervisor) move(sl *slot, to slotState) {
+	if !slices.Contains(transitions[sl.state], to) {
+		s.badMoves++
+		sl.log.Error("bug: a slot made a move the state machine does not have", "from", sl.state.String(), "to", to.String())
+	}
+	sl.state = to
+}
+
+// becameReady: the worker stayed up for min_uptime.
+func (s *supervisor) becameReady(sl *slot) {
+	if sl.state != stateStarting {
+		return
+	}
+	s.move(sl, stateReady)
+	sl.log.Debug("worker ready", "pid", sl.pid)
+	if s.rolling != nil && s.rolling.current == sl {
+		s.rollNext()
+	}
+}
 
 // reap collects every child that has ended: workers go to their slots,
 // anything else (orphans re-parented to us) is reaped quietly.
 func (s *supervisor) reap() {
 	var ended []*slot
 	for {
-		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if pid <= 0 || err != nil {
+		pid, status, ok := s.sys.wait(-1, false)
+		if !ok {
 			break
 		}
 		sl, ok := s.byPID[pid]
@@ -28,37 +49,37 @@ func (s *supervisor) reap() {
 			continue
 		}
 		delete(s.byPID, pid)
-		sl.lastExit = exitStatusOf(ws)
+		sl.lastExit = status
 		ended = append(ended, sl)
 	}
 	for _, sl := range ended {
-		s.onExit(sl)
+		s.workerExited(sl)
 	}
 	// An orphan's exit may have emptied a draining worker's group.
 	for _, sl := range s.slots {
-		if sl.state == slotDraining {
+		if sl.state == stateDraining {
 			s.checkGroup(sl)
 		}
 	}
 }
 
-// onExit handles the end of a worker's main process.
-func (s *supervisor) onExit(sl *slot) {
-	uptime := time.Since(sl.started)
+// workerExited handles the end of a worker's main process.
+func (s *supervisor) workerExited(sl *slot) {
+	uptime := s.sys.now().Sub(sl.started)
 	args := append([]any{"pid", sl.pid, "uptime", uptime.Round(time.Millisecond).String()}, sl.lastExit.logArgs()...)
-	if s.stopping || sl.removing || sl.restartIt || sl.lastExit.success() {
+	if s.stopping || sl.then != thenByPolicy || sl.lastExit.success() {
 		sl.log.Info("worker exited", args...)
 	} else {
 		sl.log.Warn("worker exited", args...)
 	}
 	s.holdWhileWaiting(sl)
-	if s.rolling != nil && s.rolling.current == sl && !sl.restartIt {
+	if s.rolling != nil && s.rolling.current == sl && sl.then != thenRestart {
 		s.rollHalt(sl, "the new worker did not stay up")
 	}
-	sl.state = slotDraining
-	sl.timer.stop() // a rolling-restart watch; a kill deadline is re-armed below
-	if !groupAlive(sl.pid) {
-		s.drained(sl)
+	s.move(sl, stateDraining)
+	sl.timer.stop() // a ready watch; a kill deadline is re-armed below
+	if !s.sys.groupAlive(sl.pid) {
+		s.groupGone(sl)
 		return
 	}
 	// What the worker left in its group is stopped like the worker — again
@@ -66,10 +87,10 @@ func (s *supervisor) onExit(sl *slot) {
 	// first signal (a TERM handler that starts a cleanup helper).
 	sl.log.Debug("stopping what the worker left in its process group", "signal", signame.Name(s.opts.StopSignal))
 	s.signalGroup(sl, s.opts.StopSignal)
-	if sl.stopDeadline.IsZero() {
-		sl.stopDeadline = time.Now().Add(s.opts.StopTimeout)
+	if sl.killAt.IsZero() {
+		sl.killAt = s.sys.now().Add(s.opts.StopTimeout)
 	}
-	s.arm(sl, &sl.timer, time.Until(sl.stopDeadline), timerKill)
+	s.arm(sl, &sl.timer, sl.killAt.Sub(s.sys.now()), timerKill)
 	sl.pollEvery = firstPoll
 	s.arm(sl, &sl.poll, sl.pollEvery, timerPoll)
 }
@@ -97,29 +118,23 @@ func (s *supervisor) holdWhileWaiting(sl *slot) {
 
 // checkGroup moves a draining slot on once its process group is gone.
 func (s *supervisor) checkGroup(sl *slot) {
-	if sl.state == slotDraining && !groupAlive(sl.pid) {
-		s.drained(sl)
+	if sl.state == stateDraining && !s.sys.groupAlive(sl.pid) {
+		s.groupGone(sl)
 	}
 }
 
-// drained moves on a slot whose worker's process group is gone.
-func (s *supervisor) drained(sl *slot) {
+// groupGone: nothing is left of the slot's worker. What follows was decided
+// by whoever asked it to stop, or else by the restart policy.
+func (s *supervisor) groupGone(sl *slot) {
 	s.stopTimers(sl)
-	sl.stopDeadline = time.Time{}
-	sl.state = slotWaiting
-	s.afterExit(sl)
-}
-
-// afterExit decides what comes next for a slot whose worker is wholly gone.
-func (s *supervisor) afterExit(sl *slot) {
+	sl.killAt = time.Time{}
+	then := sl.then
+	sl.then = thenByPolicy
 	switch {
-	case s.stopping || sl.removing:
+	case s.stopping || then == thenRemove:
 		s.endSlot(sl)
-	case sl.restartIt:
-		sl.restartIt = false
-		if s.spawn(sl) {
-			s.rollWatch(sl)
-		}
+	case then == thenRestart:
+		s.spawn(sl)
 	case s.opts.Restart == RestartNever,
 		s.opts.Restart == RestartOnFailure && sl.lastExit.success():
 		if !sl.lastExit.success() && s.firstFail == nil {
@@ -152,34 +167,22 @@ func (s *supervisor) endSlot(sl *slot) {
 	if sl.holder != 0 {
 		s.release(sl)
 	}
-	sl.state = slotIdle
-	sl.removing = false
-	sl.restartIt = false
+	s.move(sl, stateIdle)
+	sl.then = thenByPolicy
 	sl.failures = 0
 	sl.restarts = nil
 }
 
 func (s *supervisor) anyActive() bool {
-	for _, sl := range s.slots {
-		if sl.active() {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(s.slots, (*slot).active)
 }
 
 // scheduleRestart applies max-restarts and the backoff.
 func (s *supervisor) scheduleRestart(sl *slot) {
-	now := time.Now()
+	now := s.sys.now()
 	if k := s.opts.MaxRestarts; k > 0 {
-		recent := sl.restarts[:0]
-		for _, t := range sl.restarts {
-			if now.Sub(t) < s.opts.RestartWindow {
-				recent = append(recent, t)
-			}
-		}
-		sl.restarts = recent
-		if len(recent) >= k {
+		sl.restarts = slices.DeleteFunc(sl.restarts, func(t time.Time) bool { return now.Sub(t) >= s.opts.RestartWindow })
+		if len(sl.restarts) >= k {
 			s.giveUp(sl)
 			return
 		}
@@ -200,6 +203,7 @@ func (s *supervisor) scheduleRestart(sl *slot) {
 		s.spawn(sl)
 		return
 	}
+	s.move(sl, stateBackoff)
 	s.arm(sl, &sl.timer, delay, timerRestart)
 }
 
@@ -212,4 +216,19 @@ func (s *supervisor) giveUp(sl *slot) {
 		"window", s.opts.RestartWindow.String(), "exit_code", code)
 	s.endSlot(sl)
 	s.beginStop(code)
+}
+
+func (s *supervisor) releaseAll() {
+	for _, sl := range s.slots {
+		if sl.holder != 0 {
+			s.release(sl)
+		}
+	}
+}
+
+func (s *supervisor) release(sl *slot) {
+	if err := s.table.Release(sl.id, sl.holder); err != nil {
+		sl.log.Warn("cannot release the slot", "error", err)
+	}
+	sl.holder = 0
 }

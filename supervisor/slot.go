@@ -1,0 +1,124 @@
+package supervisor
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// slotState is where a slot is in its life. docs/states.md draws the
+// machine; transitions below is its list of edges, and move refuses any
+// other.
+type slotState int
+
+const (
+	stateIdle     slotState = iota // not in use by this supervisor
+	stateStarting                  // its worker runs, not yet ready
+	stateReady                     // its worker runs and is ready
+	stateStopping                  // the stop signal went to its worker, which still runs
+	stateDraining                  // its worker's main process ended; its process group has not
+	stateBackoff                   // waiting to start again (the backoff, or the slot held by another process)
+)
+
+var stateNames = [...]string{"idle", "starting", "ready", "stopping", "draining", "backoff"}
+
+func (st slotState) String() string {
+	if int(st) < len(stateNames) {
+		return stateNames[st]
+	}
+	return fmt.Sprintf("slotState(%d)", int(st))
+}
+
+// running reports whether a worker's main process is alive in this state.
+func (st slotState) running() bool {
+	return st == stateStarting || st == stateReady || st == stateStopping
+}
+
+// transitions lists every move a slot may make. Each edge is taken by one
+// function, named beside it.
+var transitions = map[slotState][]slotState{
+	stateIdle: {
+		stateStarting, // startWorker: taken at start or by a scale-up
+		stateBackoff,  // holdForStart: another process holds the slot
+	},
+	stateStarting: {
+		stateReady,    // becameReady: up for min_uptime
+		stateStopping, // stopWorker
+		stateDraining, // workerExited, its group still alive
+		stateIdle,     // afterGone: removed, or ended by policy
+		stateBackoff,  // afterGone: restart after a delay
+		stateStarting, // afterGone: restart at once
+	},
+	stateReady: {
+		stateStopping,
+		stateDraining,
+		stateIdle,
+		stateBackoff,
+		stateStarting,
+	},
+	stateStopping: {
+		stateDraining,
+		stateIdle,
+		stateBackoff,
+		stateStarting,
+	},
+	stateDraining: {
+		stateIdle,     // groupGone, then afterGone
+		stateBackoff,  //
+		stateStarting, //
+	},
+	stateBackoff: {
+		stateStarting, // the delay is over
+		stateBackoff,  // the slot is still held by another process
+		stateIdle,     // a stop or scale-down while waiting
+	},
+}
+
+// afterGone is what becomes of a slot once its worker's process group is
+// gone. A stop request can only raise it: removing beats restarting, which
+// beats the restart policy, whatever order the requests came in.
+type afterGone int
+
+const (
+	thenByPolicy afterGone = iota // a crash: the restart policy and backoff decide
+	thenRestart                   // a rolling restart: start again at once
+	thenRemove                    // a stop or scale-down: give the slot up
+)
+
+var afterGoneNames = [...]string{"by-policy", "restart", "remove"}
+
+func (a afterGone) String() string { return afterGoneNames[a] }
+
+// slot is the supervisor's record of one id. Only the loop goroutine
+// touches it.
+type slot struct {
+	id    int
+	log   hclog.Logger
+	state slotState
+	then  afterGone
+	// holder is the pid the slot table names for this slot: the worker's,
+	// ours while the slot waits, or 0 when we do not hold it.
+	holder int
+
+	pid      int // the worker's main process, and its process group; 0 if none was started
+	started  time.Time
+	lastExit exitStatus
+
+	failures int         // consecutive quick failures, for the backoff
+	restarts []time.Time // restarts within the window, for max-restarts
+
+	timer     slotTimer     // ready watch, backoff, or kill deadline
+	poll      slotTimer     // looks at a draining group
+	pollEvery time.Duration // the poll's current interval
+	// killAt is when SIGKILL follows the stop signal; zero until the stop
+	// signal went to this worker.
+	killAt time.Time
+}
+
+// active reports whether the slot counts as one of the supervisor's workers:
+// in use and not on its way out.
+func (sl *slot) active() bool { return sl.state != stateIdle && sl.then != thenRemove }
+
+// stopAsked raises what happens to the slot once its worker is gone.
+func (sl *slot) stopAsked(then afterGone) { sl.then = max(sl.then, then) }

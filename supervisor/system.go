@@ -1,0 +1,97 @@
+package supervisor
+
+import (
+	"errors"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/slotrun/slotrun/slots"
+)
+
+// system is everything the supervisor asks of the operating system, so that
+// its decisions can be tested without processes (docs/architecture.md, "The
+// OS seam"). Production uses realSystem; the tests drive a fake through the
+// same methods. Every method is called from the loop goroutine only, except
+// that afterFunc's f runs on a goroutine of its own.
+type system interface {
+	now() time.Time
+	// afterFunc calls f once, on its own goroutine, after d; the returned
+	// stop cancels it if it has not fired yet.
+	afterFunc(d time.Duration, f func()) (stop func() bool)
+	// fork starts path as a worker: its own process group, parent-death
+	// signal SIGKILL, files as fds 0, 1, 2.
+	fork(path string, argv, env []string, files []*os.File) (pid int, err error)
+	// kill is kill(2): a negative pid names a process group.
+	kill(pid int, sig syscall.Signal) error
+	// wait reaps one ended child: pid, or any child for -1. Without hang it
+	// returns ok=false when none has ended.
+	wait(pid int, hang bool) (reaped int, status exitStatus, ok bool)
+	// groupAlive reports whether any process is left in process group pgid.
+	groupAlive(pgid int) bool
+}
+
+// slotTable is what the supervisor uses of the shared slot table
+// (*slots.Table; docs/slots.md).
+type slotTable interface {
+	AcquireSlot(slot, pid int) error
+	Transfer(slot, from, to int) error
+	Release(slot, pid int) error
+	Snapshot() []slots.Holder
+	Close() error
+}
+
+// realSystem is the operating system itself.
+type realSystem struct{}
+
+func (realSystem) now() time.Time { return time.Now() }
+
+func (realSystem) afterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
+}
+
+// fork starts one worker. The child leads its own process group, so a
+// signal to -pid reaches everything it starts, and gets SIGKILL if the
+// forking thread dies: that thread is the supervisor loop's, locked to it
+// for the supervisor's whole life (docs/architecture.md, "One goroutine").
+func (realSystem) fork(path string, argv, env []string, files []*os.File) (int, error) {
+	fds := make([]uintptr, len(files))
+	for i, f := range files {
+		fds[i] = f.Fd()
+	}
+	return syscall.ForkExec(path, argv, &syscall.ProcAttr{
+		Env:   env,
+		Files: fds,
+		Sys: &syscall.SysProcAttr{
+			Setpgid:   true,
+			Pdeathsig: syscall.SIGKILL,
+		},
+	})
+}
+
+func (realSystem) kill(pid int, sig syscall.Signal) error { return unix.Kill(pid, sig) }
+
+func (realSystem) wait(pid int, hang bool) (int, exitStatus, bool) {
+	options := unix.WNOHANG
+	if hang {
+		options = 0
+	}
+	for {
+		var ws unix.WaitStatus
+		reaped, err := unix.Wait4(pid, &ws, options, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if reaped <= 0 || err != nil {
+			return 0, exitStatus{}, false
+		}
+		return reaped, exitStatusOf(ws), true
+	}
+}
+
+func (realSystem) groupAlive(pgid int) bool {
+	err := unix.Kill(-pgid, 0)
+	return err == nil || errors.Is(err, unix.EPERM)
+}

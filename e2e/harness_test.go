@@ -191,6 +191,11 @@ func startCmd(t *testing.T, dir string, cmd *exec.Cmd, ownPIDs bool) *proc {
 		}
 		outR.Close()
 		errR.Close()
+		// The supervisor logs a move outside its slot state machine as a
+		// bug (docs/states.md); no scenario may make one.
+		if strings.Contains(p.stderr.text(), "bug: ") {
+			t.Errorf("slotrun logged a bug")
+		}
 		if t.Failed() {
 			t.Logf("slotrun %v\n--- stdout:\n%s\n--- stderr:\n%s", cmd.Args[1:], p.stdout.text(), p.stderr.text())
 		}

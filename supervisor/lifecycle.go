@@ -167,7 +167,9 @@ func (s *supervisor) endSlot(sl *slot) {
 	if sl.holder != 0 {
 		s.release(sl)
 	}
-	s.move(sl, stateIdle)
+	if sl.state != stateIdle { // a scale-up's start failed under --restart never
+		s.move(sl, stateIdle)
+	}
 	sl.then = thenByPolicy
 	sl.failures = 0
 	sl.restarts = nil

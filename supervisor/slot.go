@@ -40,33 +40,24 @@ func (st slotState) running() bool {
 var transitions = map[slotState][]slotState{
 	stateIdle: {
 		stateStarting, // startWorker: taken at start or by a scale-up
-		stateBackoff,  // holdForStart: another process holds the slot
+		stateBackoff,  // a scale-up whose start failed
 	},
 	stateStarting: {
 		stateReady,    // becameReady: up for min_uptime
-		stateStopping, // stopWorker
-		stateDraining, // workerExited, its group still alive
-		stateIdle,     // afterGone: removed, or ended by policy
-		stateBackoff,  // afterGone: restart after a delay
-		stateStarting, // afterGone: restart at once
+		stateStopping, // stopWorker: a stop, scale-down or rolling restart
+		stateDraining, // workerExited
 	},
 	stateReady: {
-		stateStopping,
-		stateDraining,
-		stateIdle,
-		stateBackoff,
-		stateStarting,
+		stateStopping, // stopWorker
+		stateDraining, // workerExited
 	},
 	stateStopping: {
-		stateDraining,
-		stateIdle,
-		stateBackoff,
-		stateStarting,
+		stateDraining, // workerExited
 	},
 	stateDraining: {
-		stateIdle,     // groupGone, then afterGone
-		stateBackoff,  //
-		stateStarting, //
+		stateIdle,     // groupGone: removed, or ended by the policy
+		stateStarting, // groupGone: restarted at once
+		stateBackoff,  // groupGone: restarted after the backoff
 	},
 	stateBackoff: {
 		stateStarting, // the delay is over

@@ -399,4 +399,3 @@ func (h *harness) wantTableHolder(slot, pid int) {
 
 func code(n int) exitStatus                  { return exitStatus{code: n} }
 func killedBy(sig syscall.Signal) exitStatus { return exitStatus{signal: sig} }
-

@@ -192,3 +192,28 @@ func TestAFailedStartIsAQuickFailure(t *testing.T) {
 	h.advance(100 * time.Millisecond)
 	h.wantStates("starting")
 }
+
+// A transient start failure at the very start (EAGAIN under a pids limit)
+// is not "not executable": the slot backs off and tries again, and the
+// other slots start.
+func TestTransientStartFailureAtStartBacksOff(t *testing.T) {
+	h := start(t, testOptions(2), func(h *harness) { h.sys.forkErr = syscall.EAGAIN })
+	h.wantStates("backoff backoff")
+	h.wantLog("cannot start the worker", "resource temporarily unavailable")
+	h.sys.forkErr = nil
+	h.advance(100 * time.Millisecond)
+	h.wantStates("starting starting")
+}
+
+// Giving up after transient start failures exits 1 (slotrun's runtime
+// failure), not 126.
+func TestGiveUpAfterTransientStartFailuresExitsOne(t *testing.T) {
+	opts := testOptions(1)
+	opts.MaxRestarts = 2
+	h := start(t, opts)
+	h.sys.forkErr = syscall.EAGAIN
+	h.exit(0, code(0))
+	h.advance(time.Minute)
+	h.wantLog("giving up")
+	h.wantExit(1)
+}

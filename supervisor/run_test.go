@@ -116,27 +116,32 @@ func TestRunRefusesASecondInstance(t *testing.T) {
 	}
 }
 
-// startError answers as a shell would.
-func TestStartErrorSpeaksLikeAShell(t *testing.T) {
+// A start failure that only the program can cause is answered as a shell
+// would; a transient one is slotrun's own failure, to be tried again.
+func TestStartFailuresSpeakLikeAShell(t *testing.T) {
 	script := filepath.Join(t.TempDir(), "script")
 	if err := os.WriteFile(script, []byte("#!/no/such/interpreter\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		path string
-		err  error
-		code int
-		want string
+		path      string
+		err       error
+		code      int
+		permanent bool
+		want      string
 	}{
-		{"/no/such/file", syscall.ENOENT, 127, "command not found"},
-		{script, syscall.ENOENT, 127, "interpreter on its #! line"},
-		{script, syscall.ENOEXEC, 126, "a script needs a #! line"},
-		{script, syscall.EACCES, 126, "permission denied"},
+		{"/no/such/file", syscall.ENOENT, 127, true, "command not found"},
+		{script, syscall.ENOENT, 127, true, "interpreter on its #! line"},
+		{script, syscall.ENOEXEC, 126, true, "a script needs a #! line"},
+		{script, syscall.EACCES, 126, true, "permission denied"},
+		{script, syscall.EAGAIN, 1, false, "cannot start it now"},
+		{script, syscall.ENOMEM, 1, false, "cannot start it now"},
 	}
 	for _, tt := range tests {
-		status, err := startError(tt.path, tt.err)
-		if status.Code() != tt.code || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("startError(%s, %v) = %d, %q; want %d and %q", tt.path, tt.err, status.Code(), err, tt.code, tt.want)
+		f := classifyStartError(tt.path, tt.err)
+		if f.status.Code() != tt.code || f.permanent != tt.permanent || !strings.Contains(f.why.Error(), tt.want) {
+			t.Errorf("classifyStartError(%s, %v) = %d, permanent %v, %q; want %d, %v and %q",
+				tt.path, tt.err, f.status.Code(), f.permanent, f.why, tt.code, tt.permanent, tt.want)
 		}
 	}
 }

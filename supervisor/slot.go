@@ -40,7 +40,7 @@ func (st slotState) running() bool {
 var transitions = map[slotState][]slotState{
 	stateIdle: {
 		stateStarting, // startWorker: taken at start or by a scale-up
-		stateBackoff,  // a scale-up whose start failed
+		stateBackoff,  // a start that failed for now (EAGAIN)
 	},
 	stateStarting: {
 		stateReady,    // becameReady: up for min_uptime

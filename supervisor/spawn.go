@@ -47,17 +47,23 @@ func (s *supervisor) spawn(sl *slot) bool {
 		return false
 	}
 	if err := s.startWorker(sl); err != nil {
-		status, why := startError(s.opts.Path, err)
-		sl.log.Error("cannot start the worker", "error", why)
-		sl.lastExit = status
-		sl.pid = 0
-		if s.rolling != nil && s.rolling.current == sl {
-			s.rollHalt(sl, "the new worker could not start")
-		}
-		s.groupGone(sl)
+		s.startFailed(sl, err)
 		return false
 	}
 	return true
+}
+
+// startFailed handles a worker that could not be started as one that
+// failed at once: the restart policy and the backoff decide what follows.
+func (s *supervisor) startFailed(sl *slot, err error) {
+	f := classifyStartError(s.opts.Path, err)
+	sl.log.Error("cannot start the worker", "error", f.why)
+	sl.lastExit = f.status
+	sl.pid = 0
+	if s.rolling != nil && s.rolling.current == sl {
+		s.rollHalt(sl, "the new worker could not start")
+	}
+	s.groupGone(sl)
 }
 
 // holdForStart makes sure the supervisor holds sl before a start. If
@@ -116,21 +122,37 @@ func (s *supervisor) startWorker(sl *slot) error {
 	return nil
 }
 
-// startError explains why a worker could not be started, in the words a
-// shell would use, with the exit code a shell would give (127, 126).
-func startError(path string, err error) (exitStatus, error) {
+// startFailure is why a worker could not be started.
+type startFailure struct {
+	status exitStatus // what the slot records as the worker's exit
+	why    error      // in the words a shell would use
+	// permanent failures (no such program, not executable) would only
+	// happen again; the others (EAGAIN under a pids limit, ENOMEM) may not.
+	permanent bool
+}
+
+// classifyStartError explains why a worker could not be started. A failure
+// that only the program itself can cause gets the code a shell would give
+// (127 not found, 126 cannot run); a transient one, such as fork's EAGAIN
+// under a pids limit, is slotrun's own runtime failure, code 1.
+func classifyStartError(path string, err error) startFailure {
 	var errno syscall.Errno
 	errors.As(err, &errno)
-	switch {
-	case errno == syscall.ENOENT && fileExists(path):
-		// The file is there: what is missing is its #! interpreter.
-		return exitStatus{code: 127}, fmt.Errorf("%s: cannot run it: the interpreter on its #! line was not found", path)
-	case errno == syscall.ENOENT:
-		return exitStatus{code: 127}, fmt.Errorf("%s: command not found: no such file", path)
-	case errno == syscall.ENOEXEC:
-		return exitStatus{code: 126}, fmt.Errorf("%s: cannot run it: not a program for this system (a script needs a #! line)", path)
+	notFound := exitStatus{code: 127}
+	cannotRun := exitStatus{code: 126}
+	switch errno {
+	case syscall.ENOENT:
+		if fileExists(path) {
+			// The file is there: what is missing is its #! interpreter.
+			return startFailure{notFound, fmt.Errorf("%s: cannot run it: the interpreter on its #! line was not found", path), true}
+		}
+		return startFailure{notFound, fmt.Errorf("%s: command not found: no such file", path), true}
+	case syscall.ENOEXEC:
+		return startFailure{cannotRun, fmt.Errorf("%s: cannot run it: not a program for this system (a script needs a #! line)", path), true}
+	case syscall.EACCES, syscall.EPERM, syscall.EISDIR, syscall.ENOTDIR, syscall.ELOOP, syscall.ENAMETOOLONG, syscall.ELIBBAD:
+		return startFailure{cannotRun, fmt.Errorf("%s: cannot run it: %w", path, err), true}
 	}
-	return exitStatus{code: 126}, fmt.Errorf("%s: cannot run it: %w", path, err)
+	return startFailure{exitStatus{code: 1}, fmt.Errorf("%s: cannot start it now (it will be tried again): %w", path, err), false}
 }
 
 func fileExists(path string) bool {

@@ -191,20 +191,25 @@ func (s *supervisor) start() (err error) {
 }
 
 // startWorkers starts a worker in every slot taken. If one cannot be
-// started, those already started are killed: what the first exec finds
-// wrong (a missing #! interpreter, a file that is no program) a restart
-// would only find again.
+// started for a reason that only the program can cause (not found, not
+// executable), those already started are killed: a restart would only find
+// the same. A transient failure (EAGAIN under a pids limit) is a failed
+// start of that slot, restarted with the backoff.
 func (s *supervisor) startWorkers() error {
 	s.baseEnv = workerEnv(os.Environ(), s.opts.Env, s.opts.Slots)
 	for _, sl := range s.slots {
 		if sl.holder == 0 {
 			continue
 		}
-		if err := s.startWorker(sl); err != nil {
-			s.abortStart()
-			status, why := startError(s.opts.Path, err)
-			return &StartError{Code: status.Code(), Err: why}
+		err := s.startWorker(sl)
+		if err == nil {
+			continue
 		}
+		if f := classifyStartError(s.opts.Path, err); f.permanent {
+			s.abortStart()
+			return &StartError{Code: f.status.Code(), Err: f.why}
+		}
+		s.startFailed(sl, err)
 	}
 	return nil
 }
@@ -219,14 +224,17 @@ type StartError struct {
 func (e *StartError) Error() string { return e.Err.Error() }
 func (e *StartError) Unwrap() error { return e.Err }
 
-// abortStart kills and reaps the workers already started.
+// abortStart kills and reaps the workers already started, and forgets the
+// slots that wait for a restart.
 func (s *supervisor) abortStart() {
 	for pid, sl := range s.byPID {
 		s.signalGroup(sl, syscall.SIGKILL)
 		s.sys.wait(pid, true)
+		delete(s.byPID, pid)
+	}
+	for _, sl := range s.slots {
 		s.stopTimers(sl)
 		sl.state = stateIdle
-		delete(s.byPID, pid)
 	}
 }
 

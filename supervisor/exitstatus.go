@@ -14,11 +14,26 @@ type exitStatus struct {
 	signal syscall.Signal // the signal that killed it, or 0
 }
 
-func exitStatusOf(ws unix.WaitStatus) exitStatus {
-	if ws.Signaled() {
-		return exitStatus{signal: ws.Signal()}
+// childChange is what wait4 reports of a child: it ended, or (job control)
+// it was stopped or continued and still lives.
+type childChange struct {
+	exit      exitStatus     // how it ended, when it did
+	stopped   syscall.Signal // it was stopped by this signal
+	continued bool           // it was continued after a stop
+}
+
+func (c childChange) ended() bool { return c.stopped == 0 && !c.continued }
+
+func childChangeOf(ws unix.WaitStatus) childChange {
+	switch {
+	case ws.Stopped():
+		return childChange{stopped: ws.StopSignal()}
+	case ws.Continued():
+		return childChange{continued: true}
+	case ws.Signaled():
+		return childChange{exit: exitStatus{signal: ws.Signal()}}
 	}
-	return exitStatus{code: ws.ExitStatus()}
+	return childChange{exit: exitStatus{code: ws.ExitStatus()}}
 }
 
 // Code is the exit code a shell would report: the code, or 128+signal.

@@ -25,6 +25,7 @@ type fakeSystem struct {
 	nextPID int
 	procs   map[int]*fakeProc // every forked process, by pid
 	ended   []int             // main processes that ended and were not reaped yet
+	changed []fakeChange      // job-control changes not reported yet
 	sent    []sentSignal      // every kill, in order
 	forkErr error             // the next forks fail with this, while set
 }
@@ -39,6 +40,11 @@ type fakeProc struct {
 	stubborn bool
 	reaped   bool
 	status   exitStatus
+}
+
+type fakeChange struct {
+	pid    int
+	change childChange
 }
 
 type sentSignal struct {
@@ -111,16 +117,21 @@ func (f *fakeSystem) end(p *fakeProc, status exitStatus) {
 	f.ended = append(f.ended, p.pid)
 }
 
-func (f *fakeSystem) wait(pid int, hang bool) (int, exitStatus, bool) {
+func (f *fakeSystem) wait(pid int, hang bool) (int, childChange, bool) {
+	if len(f.changed) > 0 && pid == -1 {
+		c := f.changed[0]
+		f.changed = f.changed[1:]
+		return c.pid, c.change, true
+	}
 	for i, e := range f.ended {
 		if pid == -1 || pid == e {
 			f.ended = slices.Delete(f.ended, i, i+1)
 			p := f.procs[e]
 			p.reaped = true
-			return e, p.status, true
+			return e, childChange{exit: p.status}, true
 		}
 	}
-	return 0, exitStatus{}, false
+	return 0, childChange{}, false
 }
 
 func (f *fakeSystem) groupAlive(pgid int) bool {
@@ -283,7 +294,7 @@ func (h *harness) settle() {
 			continue
 		default:
 		}
-		if len(h.sys.ended) > 0 {
+		if len(h.sys.ended) > 0 || len(h.sys.changed) > 0 {
 			h.s.reap()
 			continue
 		}

@@ -39,18 +39,25 @@ func (s *supervisor) becameReady(sl *slot) {
 func (s *supervisor) reap() {
 	var ended []*slot
 	for {
-		pid, status, ok := s.sys.wait(-1, false)
+		pid, change, ok := s.sys.wait(-1, false)
 		if !ok {
 			break
 		}
 		sl, ok := s.byPID[pid]
-		if !ok {
-			s.log.Trace("reaped an orphan", "pid", pid)
-			continue
+		switch {
+		case !ok:
+			if change.ended() {
+				s.log.Trace("reaped an orphan", "pid", pid)
+			}
+		case change.stopped != 0:
+			sl.log.Warn("worker stopped; it does nothing until it gets CONT", "pid", pid, "signal", signame.Name(change.stopped))
+		case change.continued:
+			sl.log.Info("worker continued", "pid", pid)
+		default:
+			delete(s.byPID, pid)
+			sl.lastExit = change.exit
+			ended = append(ended, sl)
 		}
-		delete(s.byPID, pid)
-		sl.lastExit = status
-		ended = append(ended, sl)
 	}
 	for _, sl := range ended {
 		s.workerExited(sl)
@@ -86,7 +93,7 @@ func (s *supervisor) workerExited(sl *slot) {
 	// if a stop is under way, since a process may have been born after the
 	// first signal (a TERM handler that starts a cleanup helper).
 	sl.log.Debug("stopping what the worker left in its process group", "signal", signame.Name(s.opts.StopSignal))
-	s.signalGroup(sl, s.opts.StopSignal)
+	s.askToStop(sl)
 	if sl.killAt.IsZero() {
 		sl.killAt = s.sys.now().Add(s.opts.StopTimeout)
 	}

@@ -155,5 +155,9 @@ func DefaultActions() map[syscall.Signal]Action {
 		syscall.SIGWINCH: {Kind: ActForward},
 		syscall.SIGTTIN:  {Kind: ActScaleUp},
 		syscall.SIGTTOU:  {Kind: ActScaleDown},
+		// Job control: Ctrl-Z stops the workers and then slotrun, and
+		// CONT (fg, bg) continues them (see onSignal).
+		syscall.SIGTSTP: {Kind: ActForward},
+		syscall.SIGCONT: {Kind: ActForward},
 	}
 }

@@ -52,6 +52,14 @@ func (s *supervisor) onSignal(sig syscall.Signal, count int) {
 			target = act.Signal
 		}
 		s.forward(target)
+		if sig == syscall.SIGTSTP {
+			// Ctrl-Z at a terminal reaches slotrun's process group only;
+			// the workers, each in a group of its own, got it just now.
+			// Then slotrun stops too, as the shell expects of a job; the
+			// shell's CONT is forwarded in turn.
+			s.log.Info("stopping slotrun itself until CONT, as a job does")
+			s.sys.kill(s.self, syscall.SIGSTOP)
+		}
 	case ActStop:
 		if !s.stopping {
 			s.beginStop(0)

@@ -30,8 +30,18 @@ func (s *supervisor) stopSlot(sl *slot, then afterGone) {
 func (s *supervisor) stopWorker(sl *slot) {
 	s.move(sl, stateStopping)
 	sl.killAt = s.sys.now().Add(s.opts.StopTimeout)
-	s.signalGroup(sl, s.opts.StopSignal)
+	s.askToStop(sl)
 	s.arm(sl, &sl.timer, s.opts.StopTimeout, timerKill)
+}
+
+// askToStop sends the stop signal to the slot's process group, then CONT,
+// as systemd does: a stopped process (Ctrl-Z, TTOU, a debugger's STOP)
+// keeps the stop signal pending and would sit out the whole stop timeout.
+func (s *supervisor) askToStop(sl *slot) {
+	s.signalGroup(sl, s.opts.StopSignal)
+	if s.opts.StopSignal != syscall.SIGKILL && s.opts.StopSignal != syscall.SIGCONT {
+		s.signalGroup(sl, syscall.SIGCONT)
+	}
 }
 
 // signalGroup sends sig to the slot's process group. A running worker that

@@ -17,8 +17,8 @@ func TestStopEndsEveryWorkerAndExitsZero(t *testing.T) {
 	h.signal(syscall.SIGTERM)
 	h.wantStates("stopping stopping stopping")
 	for i := range 3 {
-		if got := h.sys.signalsTo(h.pid(i), 0); !slices.Equal(got, []syscall.Signal{syscall.SIGTERM}) {
-			t.Fatalf("worker %d got %v, want [TERM] to its group", i, got)
+		if got := h.sys.signalsTo(h.pid(i), 0); !slices.Equal(got, []syscall.Signal{syscall.SIGTERM, syscall.SIGCONT}) {
+			t.Fatalf("worker %d got %v, want TERM, then CONT for a stopped worker, to its group", i, got)
 		}
 	}
 	h.exit(0, code(0))
@@ -141,7 +141,7 @@ func TestSignalFloodCoalescesAndStopOvertakesIt(t *testing.T) {
 	h.settle()
 	h.wantStates("stopping stopping stopping stopping")
 	got := h.sys.signalsTo(h.pid(0), mark)
-	if !slices.Equal(got, []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP}) {
+	if !slices.Equal(got, []syscall.Signal{syscall.SIGTERM, syscall.SIGCONT, syscall.SIGHUP}) {
 		t.Fatalf("worker 0 got %v: want the stop first, then one HUP", got)
 	}
 	h.wantLog("signal received", "signal=HUP", "count=20000")
@@ -176,4 +176,38 @@ func TestIgnoreActionDoesNothing(t *testing.T) {
 		t.Fatalf("sent %v for an ignored signal", h.sys.sent[mark:])
 	}
 	h.wantStates("starting")
+}
+
+// Ctrl-Z reaches slotrun only (the workers lead groups of their own): it
+// forwards TSTP to every worker, then stops itself; CONT is forwarded too.
+func TestCtrlZStopsTheWorkersAndThenSlotrun(t *testing.T) {
+	h := start(t, testOptions(2))
+	mark := len(h.sys.sent)
+	h.signal(syscall.SIGTSTP)
+	want := []sentSignal{{-h.pid(0), syscall.SIGTSTP}, {-h.pid(1), syscall.SIGTSTP}, {h.s.self, syscall.SIGSTOP}}
+	if got := h.sys.sent[mark:]; !slices.Equal(got, want) {
+		t.Fatalf("sent %v, want %v", got, want)
+	}
+	mark = len(h.sys.sent)
+	h.signal(syscall.SIGCONT)
+	want = []sentSignal{{-h.pid(0), syscall.SIGCONT}, {-h.pid(1), syscall.SIGCONT}}
+	if got := h.sys.sent[mark:]; !slices.Equal(got, want) {
+		t.Fatalf("sent %v, want %v", got, want)
+	}
+}
+
+// A worker that was stopped (TTOU, STOP) is logged, and is no exit.
+func TestStoppedWorkerIsLoggedNotRestarted(t *testing.T) {
+	h := start(t, testOptions(1))
+	pid := h.pid(0)
+	h.sys.changed = append(h.sys.changed, fakeChange{pid, childChange{stopped: syscall.SIGTTOU}})
+	h.settle()
+	h.wantLog("worker stopped", "signal=TTOU")
+	h.sys.changed = append(h.sys.changed, fakeChange{pid, childChange{continued: true}})
+	h.settle()
+	h.wantLog("worker continued")
+	h.wantStates("starting")
+	if h.pid(0) != pid {
+		t.Fatal("a stopped worker was taken for one that ended")
+	}
 }

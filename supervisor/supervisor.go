@@ -229,7 +229,11 @@ func (e *StartError) Unwrap() error { return e.Err }
 func (s *supervisor) abortStart() {
 	for pid, sl := range s.byPID {
 		s.signalGroup(sl, syscall.SIGKILL)
-		s.sys.wait(pid, true)
+		for {
+			if _, change, ok := s.sys.wait(pid, true); !ok || change.ended() {
+				break
+			}
+		}
 		delete(s.byPID, pid)
 	}
 	for _, sl := range s.slots {

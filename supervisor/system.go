@@ -26,9 +26,10 @@ type system interface {
 	fork(path string, argv, env []string, files []*os.File) (pid int, err error)
 	// kill is kill(2): a negative pid names a process group.
 	kill(pid int, sig syscall.Signal) error
-	// wait reaps one ended child: pid, or any child for -1. Without hang it
-	// returns ok=false when none has ended.
-	wait(pid int, hang bool) (reaped int, status exitStatus, ok bool)
+	// wait reports one child that ended (and reaps it), was stopped or was
+	// continued: pid, or any child for -1. Without hang it returns ok=false
+	// when nothing changed.
+	wait(pid int, hang bool) (child int, change childChange, ok bool)
 	// groupAlive reports whether any process is left in process group pgid.
 	groupAlive(pgid int) bool
 }
@@ -73,10 +74,12 @@ func (realSystem) fork(path string, argv, env []string, files []*os.File) (int, 
 
 func (realSystem) kill(pid int, sig syscall.Signal) error { return unix.Kill(pid, sig) }
 
-func (realSystem) wait(pid int, hang bool) (int, exitStatus, bool) {
-	options := unix.WNOHANG
+func (realSystem) wait(pid int, hang bool) (int, childChange, bool) {
+	// Stops and continues too: a worker stopped by TTOU (a background
+	// group writing to a terminal with tostop) would otherwise hang unseen.
+	options := unix.WNOHANG | unix.WUNTRACED | unix.WCONTINUED
 	if hang {
-		options = 0
+		options &^= unix.WNOHANG
 	}
 	for {
 		var ws unix.WaitStatus
@@ -85,9 +88,9 @@ func (realSystem) wait(pid int, hang bool) (int, exitStatus, bool) {
 			continue
 		}
 		if reaped <= 0 || err != nil {
-			return 0, exitStatus{}, false
+			return 0, childChange{}, false
 		}
-		return reaped, exitStatusOf(ws), true
+		return reaped, childChangeOf(ws), true
 	}
 }
 

@@ -67,12 +67,19 @@ func (s *supervisor) handle(ev event) {
 	switch ev := ev.(type) {
 	case timerEvent:
 		s.onTimer(ev)
+	case strayDeadline:
+		s.killStrays()
 	}
 }
 
-// finished reports whether no slot is in use any more: after a stop, or
-// when every slot ended by policy.
+// finished reports whether no slot is in use any more (after a stop, or
+// when every slot ended by policy) and nothing the workers left behind is
+// alive.
 func (s *supervisor) finished() bool {
+	return s.slotsIdle() && s.straysGone()
+}
+
+func (s *supervisor) slotsIdle() bool {
 	for _, sl := range s.slots {
 		if sl.state != stateIdle {
 			return false

@@ -28,6 +28,7 @@ type fakeSystem struct {
 	changed []fakeChange      // job-control changes not reported yet
 	sent    []sentSignal      // every kill, in order
 	forkErr error             // the next forks fail with this, while set
+	strays  map[int]*fakeProc // live children that are no workers
 }
 
 type fakeProc struct {
@@ -63,6 +64,7 @@ func newFakeSystem() *fakeSystem {
 		now_:    time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		nextPID: 1000,
 		procs:   map[int]*fakeProc{},
+		strays:  map[int]*fakeProc{},
 	}
 }
 
@@ -132,6 +134,27 @@ func (f *fakeSystem) wait(pid int, hang bool) (int, childChange, bool) {
 		}
 	}
 	return 0, childChange{}, false
+}
+
+func (f *fakeSystem) children() []int {
+	var kids []int
+	for pid, p := range f.strays {
+		if p.alive {
+			kids = append(kids, pid)
+		}
+	}
+	slices.Sort(kids)
+	return kids
+}
+
+// addStray makes a child that no worker's group holds: a worker's
+// descendant that called setsid and was re-parented to slotrun.
+func (f *fakeSystem) addStray(stubborn bool) *fakeProc {
+	f.nextPID++
+	p := &fakeProc{pid: f.nextPID, alive: true, stubborn: stubborn}
+	f.procs[p.pid] = p
+	f.strays[p.pid] = p
+	return p
 }
 
 func (f *fakeSystem) groupAlive(pgid int) bool {
@@ -296,6 +319,10 @@ func (h *harness) settle() {
 		}
 		if len(h.sys.ended) > 0 || len(h.sys.changed) > 0 {
 			h.s.reap()
+			continue
+		}
+		// The loop looks for strays once every slot is idle.
+		if h.s.slotsIdle() && !h.s.finished() && (len(h.s.events) > 0 || len(h.sys.ended) > 0) {
 			continue
 		}
 		return

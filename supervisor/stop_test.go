@@ -211,3 +211,37 @@ func TestStoppedWorkerIsLoggedNotRestarted(t *testing.T) {
 		t.Fatal("a stopped worker was taken for one that ended")
 	}
 }
+
+// Before it exits, slotrun stops what the workers left outside their
+// groups and was re-parented to it: the stop signal, CONT, then SIGKILL
+// after the timeout (exit 1, as for a worker killed at stop).
+func TestStopEndsWhatWorkersLeftBehind(t *testing.T) {
+	for _, stubborn := range []bool{false, true} {
+		t.Run(map[bool]string{false: "obeys", true: "stubborn"}[stubborn], func(t *testing.T) {
+			h := start(t, testOptions(1))
+			stray := h.sys.addStray(stubborn)
+			h.signal(syscall.SIGTERM)
+			h.wantLog("stopping processes the workers left behind", "pids=")
+			want := []syscall.Signal{syscall.SIGTERM, syscall.SIGCONT}
+			if stubborn {
+				if h.s.finished() {
+					t.Fatal("finished while a stray lives")
+				}
+				h.advance(10 * time.Second)
+				want = append(want, syscall.SIGKILL)
+				h.wantLog("killing processes the workers left behind")
+			}
+			if !h.s.finished() {
+				t.Fatal("not finished once the strays are gone")
+			}
+			if got := dedupe(h.sys.signalsTo(stray.pid, 0)); !slices.Equal(got, want) {
+				t.Fatalf("stray got %v, want %v", got, want)
+			}
+			wantCode := map[bool]int{false: 0, true: 1}[stubborn]
+			h.wantExit(wantCode)
+		})
+	}
+}
+
+// dedupe drops a signal repeated at once (a group, then the pid alone).
+func dedupe(sigs []syscall.Signal) []syscall.Signal { return slices.Compact(sigs) }

@@ -57,6 +57,7 @@ type supervisor struct {
 	exitCode  int          // what slotrun exits with once stopped
 	firstFail *exitStatus  // first failing exit of a slot ended by policy
 	rolling   *rollingPlan // a rolling restart in progress
+	strays    *strays      // processes left behind, being stopped at exit
 	badMoves  int          // moves outside the state machine: bugs (see move)
 }
 

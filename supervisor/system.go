@@ -1,8 +1,10 @@
 package supervisor
 
 import (
+	"bytes"
 	"errors"
 	"os"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -32,6 +34,9 @@ type system interface {
 	wait(pid int, hang bool) (child int, change childChange, ok bool)
 	// groupAlive reports whether any process is left in process group pgid.
 	groupAlive(pgid int) bool
+	// children lists the live children of this process: once every worker
+	// is reaped, what is left are orphans re-parented to us.
+	children() []int
 }
 
 // slotTable is what the supervisor uses of the shared slot table
@@ -97,4 +102,46 @@ func (realSystem) wait(pid int, hang bool) (int, childChange, bool) {
 func (realSystem) groupAlive(pgid int) bool {
 	err := unix.Kill(-pgid, 0)
 	return err == nil || errors.Is(err, unix.EPERM)
+}
+
+// children scans /proc: /proc/PID/task/TID/children would be cheaper, but
+// kernels without CONFIG_PROC_CHILDREN lack it, and this runs only as
+// slotrun exits.
+func (realSystem) children() []int {
+	self := os.Getpid()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var kids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, state, ok := readParent(pid); ok && ppid == self && state != 'Z' {
+			kids = append(kids, pid)
+		}
+	}
+	return kids
+}
+
+// readParent reads the parent and state letter of pid from /proc/PID/stat.
+func readParent(pid int) (ppid int, state byte, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	// The command name, in parentheses, may hold anything: the fields that
+	// follow it are "state ppid ...".
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 2 || len(f[0]) != 1 {
+		return 0, 0, false
+	}
+	ppid, err = strconv.Atoi(string(f[1]))
+	return ppid, f[0][0], err == nil
 }

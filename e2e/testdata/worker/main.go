@@ -44,6 +44,7 @@ func main() {
 		strayParent = flag.Bool("stray-parent", false, "internal: the stray's parent")
 		exitOnHUP   = flag.Bool("exit-on-hup", false, "exit 0 on HUP")
 		getID       = flag.String("getid", "", "take an id from this slot table with slots.GetProcessID; give it back on TERM")
+		detach      = flag.Bool("detach", false, "start a sleeper that leaves our process group and session (setsid); with -ignore-term it ignores TERM")
 	)
 	flag.Parse()
 
@@ -51,6 +52,9 @@ func main() {
 		runStrayParent()
 	}
 	if *sleepMode {
+		if *ignoreTerm {
+			signal.Ignore(syscall.SIGTERM)
+		}
 		if *termDelay > 0 {
 			term := make(chan os.Signal, 1)
 			signal.Notify(term, syscall.SIGTERM)
@@ -118,6 +122,19 @@ func main() {
 	}
 	if *grandchild {
 		startSleeper(id)
+	}
+	if *detach {
+		args := []string{"-sleep"}
+		if *ignoreTerm {
+			args = append(args, "-ignore-term")
+		}
+		child := exec.Command(os.Args[0], args...)
+		child.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := child.Start(); err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		fmt.Printf("detached id=%s pid=%d\n", id, child.Process.Pid)
 	}
 	if *orphan {
 		parent := exec.Command(os.Args[0], "-spawn-orphan-depth", "1", "-orphan-life", orphanLife.String())

@@ -413,6 +413,12 @@ func TestFileErrors(t *testing.T) {
   on app.hcl line 1:
    1: command = "./api --port 8080"`,
 	}, {
+		name: "command argument not a string",
+		file: "command = [\"./api\", 8080]\n",
+		want: `app.hcl:1:21: Incorrect value type; command[1] must be a string, not the number 8080 (put it in quotes).
+  on app.hcl line 1:
+   1: command = ["./api", 8080]`,
+	}, {
 		name: "env value not a string",
 		file: "env = {\n  PORT = 8080\n}\n",
 		want: `app.hcl:2:10: Incorrect value type; env.PORT must be a string, not the number 8080 (put it in quotes).

@@ -36,7 +36,7 @@ type field struct {
 func rootFields(s *Settings) []field {
 	return []field{
 		{"name", text(&s.Name, checkName)},
-		{"command", command(&s.Command)},
+		{"command", command(&s.Args)},
 		{"workers", whole(&s.Workers, checkCount)},
 		{"slots", whole(&s.Slots, checkCount)},
 		{"pidfile", text(&s.PIDFile, parsePath)},
@@ -53,19 +53,19 @@ type block struct {
 }
 
 func blocks(s *Settings) []block {
-	r, st, l := &s.Restart, &s.Stop, &s.Log
+	l := &s.Log
 	return []block{
 		{"restart", []field{
-			{"policy", text(&r.Policy, supervisor.ParsePolicy)},
-			{"min_uptime", duration(&r.MinUptime)},
-			{"backoff_min", duration(&r.BackoffMin)},
-			{"backoff_max", duration(&r.BackoffMax)},
-			{"max_restarts", whole(&r.MaxRestarts, checkLimit)},
-			{"window", duration(&r.Window)},
+			{"policy", text(&s.Restart, supervisor.ParsePolicy)},
+			{"min_uptime", duration(&s.MinUptime)},
+			{"backoff_min", duration(&s.BackoffMin)},
+			{"backoff_max", duration(&s.BackoffMax)},
+			{"max_restarts", whole(&s.MaxRestarts, checkLimit)},
+			{"window", duration(&s.RestartWindow)},
 		}},
 		{"stop", []field{
-			{"signal", text(&st.Signal, signame.Parse)},
-			{"timeout", checkedDuration(&st.Timeout, func(d time.Duration) error {
+			{"signal", text(&s.StopSignal, signame.Parse)},
+			{"timeout", checkedDuration(&s.StopTimeout, func(d time.Duration) error {
 				return checkStopTimeout(d, `stop.signal = "KILL"`)
 			})},
 		}},
@@ -105,9 +105,6 @@ func (d *decoder) errorf(rng hcl.Range, summary, format string, args ...any) {
 }
 
 func (d *decoder) body(body hcl.Body, s *Settings) {
-	if s.Env == nil {
-		s.Env = map[string]string{}
-	}
 	if s.Signals == nil {
 		s.Signals = map[syscall.Signal]supervisor.Action{}
 	}
@@ -415,7 +412,7 @@ func (d *decoder) entries(expr hcl.Expression, path string) ([]entry, bool) {
 	return out, true
 }
 
-func env(dst *map[string]string) func(*decoder, *hcl.Attribute, string) {
+func env(dst *[]string) func(*decoder, *hcl.Attribute, string) {
 	return func(d *decoder, a *hcl.Attribute, path string) {
 		entries, ok := d.entries(a.Expr, path)
 		if !ok {
@@ -428,7 +425,7 @@ func env(dst *map[string]string) func(*decoder, *hcl.Attribute, string) {
 				continue
 			}
 			if val, ok := d.stringAt(e.value, e.valRange, keyPath); ok {
-				(*dst)[e.key] = val
+				*dst = setEnv(*dst, e.key, val)
 			}
 		}
 	}

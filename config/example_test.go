@@ -20,26 +20,29 @@ const examplePath = "../config.example.hcl"
 // field added to Settings fails TestExampleShowsEverySetting until it is
 // listed here, decoded by file.go and shown in config.example.hcl.
 var fileKeys = map[string]string{
-	"Name":                "name",
-	"Command":             "command",
-	"Path":                "", // no key: Load resolves it from Command
-	"Workers":             "workers",
-	"Slots":               "slots",
-	"PIDFile":             "pidfile",
-	"SlotsFile":           "slots_file",
-	"Prefix":              "prefix",
-	"Env":                 "env",
-	"Restart.Policy":      "restart.policy",
-	"Restart.MinUptime":   "restart.min_uptime",
-	"Restart.BackoffMin":  "restart.backoff_min",
-	"Restart.BackoffMax":  "restart.backoff_max",
-	"Restart.MaxRestarts": "restart.max_restarts",
-	"Restart.Window":      "restart.window",
-	"Stop.Signal":         "stop.signal",
-	"Stop.Timeout":        "stop.timeout",
-	"Signals":             "signals",
-	"Log.Level":           "log.level",
-	"Log.Format":          "log.format",
+	"Name":          "name",
+	"Args":          "command",
+	"Path":          "", // no key: Load resolves it from Args
+	"Workers":       "workers",
+	"Slots":         "slots",
+	"PIDFile":       "pidfile",
+	"SlotsFile":     "slots_file",
+	"Prefix":        "prefix",
+	"Env":           "env",
+	"Restart":       "restart.policy",
+	"MinUptime":     "restart.min_uptime",
+	"BackoffMin":    "restart.backoff_min",
+	"BackoffMax":    "restart.backoff_max",
+	"MaxRestarts":   "restart.max_restarts",
+	"RestartWindow": "restart.window",
+	"StopSignal":    "stop.signal",
+	"StopTimeout":   "stop.timeout",
+	"Signals":       "signals",
+	"Stdout":        "", // no key: the caller's to set
+	"Stderr":        "",
+	"Logger":        "",
+	"Log.Level":     "log.level",
+	"Log.Format":    "log.format",
 }
 
 // commentedKeys have no fixed default (it follows from other keys, the host,
@@ -48,10 +51,14 @@ var fileKeys = map[string]string{
 var commentedKeys = []string{"command", "workers", "slots", "pidfile", "slots_file"}
 
 // leafFields lists the fields of a struct type by dotted path, descending
-// into the nested settings structs.
+// into the embedded Options and the nested settings structs.
 func leafFields(t reflect.Type, prefix string) []string {
 	var out []string
 	for f := range t.Fields() {
+		if f.Anonymous {
+			out = append(out, leafFields(f.Type, prefix)...)
+			continue
+		}
 		if f.Type.Kind() == reflect.Struct && strings.HasSuffix(f.Type.Name(), "Settings") {
 			out = append(out, leafFields(f.Type, prefix+f.Name+".")...)
 			continue
@@ -206,7 +213,7 @@ func TestExampleCommentedKeysAreValid(t *testing.T) {
 		t.Fatalf("uncommented example: %v", err)
 	}
 	want := Defaults()
-	want.Command = []string{"/bin/true"}
+	want.Args = []string{"/bin/true"}
 	if err := want.resolve(sources{}); err != nil {
 		t.Fatal(err)
 	}
@@ -214,8 +221,8 @@ func TestExampleCommentedKeysAreValid(t *testing.T) {
 		t.Errorf("example shows pidfile %q, slots_file %q; for name %q the defaults are %q, %q",
 			got.PIDFile, got.SlotsFile, want.Name, want.PIDFile, want.SlotsFile)
 	}
-	if len(got.Command) == 0 || got.Workers == 0 || got.Slots < got.Workers {
-		t.Errorf("example illustrations: command %q, workers %d, slots %d", got.Command, got.Workers, got.Slots)
+	if len(got.Args) == 0 || got.Workers == 0 || got.Slots < got.Workers {
+		t.Errorf("example illustrations: command %q, workers %d, slots %d", got.Args, got.Workers, got.Slots)
 	}
 }
 
@@ -234,7 +241,7 @@ func TestExampleChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w, wo := with.Options(nil), without.Options(nil); !reflect.DeepEqual(w, wo) {
+	if w, wo := *with, *without; !reflect.DeepEqual(w, wo) {
 		t.Errorf("with the example:\n%+v\nwithout:\n%+v", w, wo)
 	}
 }

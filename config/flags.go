@@ -114,12 +114,12 @@ func Load(args []string, stdout io.Writer) (*Settings, error) {
 		return nil, err
 	}
 	if cmd := f.fs.Args(); len(cmd) > 0 {
-		s.Command = cmd
+		s.Args = cmd
 	}
 	if err := s.resolve(from); err != nil {
 		return nil, err
 	}
-	path, err := resolveCommand(s.Command[0])
+	path, err := resolveCommand(s.Args[0])
 	if err != nil {
 		return nil, err
 	}
@@ -145,18 +145,18 @@ func (f *runFlags) apply(s *Settings, from sources) error {
 		{"slots", "slots", count(&s.Slots)},
 		{"pidfile", "pidfile", func(v string) (err error) { s.PIDFile, err = parsePath(v); return err }},
 		{"slots-file", "slots_file", func(v string) (err error) { s.SlotsFile, err = parsePath(v); return err }},
-		{"restart", "restart.policy", func(v string) (err error) { s.Restart.Policy, err = supervisor.ParsePolicy(v); return err }},
-		{"min-uptime", "restart.min_uptime", duration(&s.Restart.MinUptime)},
-		{"backoff-min", "restart.backoff_min", duration(&s.Restart.BackoffMin)},
-		{"backoff-max", "restart.backoff_max", duration(&s.Restart.BackoffMax)},
-		{"max-restarts", "restart.max_restarts", func(v string) (err error) { s.Restart.MaxRestarts, err = parseLimit(v); return err }},
-		{"restart-window", "restart.window", duration(&s.Restart.Window)},
-		{"stop-signal", "stop.signal", func(v string) (err error) { s.Stop.Signal, err = signame.Parse(v); return err }},
+		{"restart", "restart.policy", func(v string) (err error) { s.Restart, err = supervisor.ParsePolicy(v); return err }},
+		{"min-uptime", "restart.min_uptime", duration(&s.MinUptime)},
+		{"backoff-min", "restart.backoff_min", duration(&s.BackoffMin)},
+		{"backoff-max", "restart.backoff_max", duration(&s.BackoffMax)},
+		{"max-restarts", "restart.max_restarts", func(v string) (err error) { s.MaxRestarts, err = parseLimit(v); return err }},
+		{"restart-window", "restart.window", duration(&s.RestartWindow)},
+		{"stop-signal", "stop.signal", func(v string) (err error) { s.StopSignal, err = signame.Parse(v); return err }},
 		{"stop-timeout", "stop.timeout", func(v string) (err error) {
-			if s.Stop.Timeout, err = parseDuration(v); err != nil {
+			if s.StopTimeout, err = parseDuration(v); err != nil {
 				return err
 			}
-			return checkStopTimeout(s.Stop.Timeout, "--stop-signal KILL")
+			return checkStopTimeout(s.StopTimeout, "--stop-signal KILL")
 		}},
 		{"log-level", "log.level", func(v string) (err error) { s.Log.Level, err = parseLogLevel(v); return err }},
 		{"log-format", "log.format", func(v string) (err error) { s.Log.Format, err = parseLogFormat(v); return err }},
@@ -183,7 +183,7 @@ func (f *runFlags) apply(s *Settings, from sources) error {
 		if err := checkEnvKey(k); err != nil {
 			return usageErrorf("--env: %w", err)
 		}
-		s.Env[k] = v
+		s.Env = setEnv(s.Env, k, v)
 	}
 	for _, entry := range f.signals {
 		name, action, ok := strings.Cut(entry, "=")

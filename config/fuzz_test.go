@@ -68,23 +68,26 @@ func checkDecoded(t *testing.T, s *Settings) {
 	if s.Workers < 1 || s.Workers > maxWorkers || s.Slots < 0 || s.Slots > maxWorkers {
 		t.Fatalf("workers %d, slots %d out of range", s.Workers, s.Slots)
 	}
-	if s.Command != nil && (len(s.Command) == 0 || s.Command[0] == "") {
-		t.Fatalf("command %q has no program", s.Command)
+	if s.Args != nil && (len(s.Args) == 0 || s.Args[0] == "") {
+		t.Fatalf("command %q has no program", s.Args)
 	}
-	for _, d := range []int64{int64(s.Restart.MinUptime), int64(s.Restart.BackoffMin), int64(s.Restart.BackoffMax), int64(s.Restart.Window), int64(s.Stop.Timeout)} {
+	for _, d := range []int64{int64(s.MinUptime), int64(s.BackoffMin), int64(s.BackoffMax), int64(s.RestartWindow), int64(s.StopTimeout)} {
 		if d < 0 {
 			t.Fatalf("negative duration in %+v", s)
 		}
 	}
-	if s.Stop.Timeout == 0 {
+	if s.StopTimeout == 0 {
 		t.Fatalf("stop timeout 0: workers would be killed without the stop signal")
 	}
-	if s.Restart.MaxRestarts < 0 {
-		t.Fatalf("max_restarts %d", s.Restart.MaxRestarts)
+	if s.MaxRestarts < 0 {
+		t.Fatalf("max_restarts %d", s.MaxRestarts)
 	}
-	for k, v := range s.Env {
-		if checkEnvKey(k) != nil || strings.ContainsRune(v, 0) {
-			t.Fatalf("env %q = %q", k, v)
+	seen := map[string]bool{}
+	for _, kv := range s.Env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || seen[k] || checkEnvKey(k) != nil || strings.ContainsRune(v, 0) {
+			t.Fatalf("env entry %q in %q", kv, s.Env)
 		}
+		seen[k] = true
 	}
 }

@@ -41,7 +41,7 @@ func writeFile(t *testing.T, name, text string) {
 	}
 }
 
-// field returns the field of s named by a dotted path such as "Stop.Timeout".
+// field returns the field of s named by a dotted path such as "Log.Level".
 func field(s *config.Settings, path string) any {
 	v := reflect.ValueOf(s).Elem()
 	for name := range strings.SplitSeq(path, ".") {
@@ -86,42 +86,42 @@ log {
 		name: "defaults only",
 		args: []string{"--", "EXE"},
 		want: map[string]any{
-			"Name":              "slotrun",
-			"Workers":           runtime.GOMAXPROCS(0),
-			"Slots":             runtime.GOMAXPROCS(0),
-			"PIDFile":           ".pid/slotrun.pid",
-			"SlotsFile":         ".pid/slotrun.slots",
-			"Prefix":            false,
-			"Env":               map[string]string{},
-			"Restart.Policy":    supervisor.RestartAlways,
-			"Restart.MinUptime": time.Second,
-			"Stop.Signal":       syscall.SIGTERM,
-			"Stop.Timeout":      10 * time.Second,
-			"Signals":           map[syscall.Signal]supervisor.Action{},
-			"Log.Level":         "info",
-			"Command":           []string{"EXE"},
+			"Name":        "slotrun",
+			"Workers":     runtime.GOMAXPROCS(0),
+			"Slots":       runtime.GOMAXPROCS(0),
+			"PIDFile":     ".pid/slotrun.pid",
+			"SlotsFile":   ".pid/slotrun.slots",
+			"Prefix":      false,
+			"Env":         []string(nil),
+			"Restart":     supervisor.RestartAlways,
+			"MinUptime":   time.Second,
+			"StopSignal":  syscall.SIGTERM,
+			"StopTimeout": 10 * time.Second,
+			"Signals":     signalsWith(nil),
+			"Log.Level":   "info",
+			"Args":        []string{"EXE"},
 		},
 	}, {
 		name: "file only",
 		file: fileAll,
 		args: []string{"--", "EXE"},
 		want: map[string]any{
-			"Name":              "api",
-			"Workers":           3,
-			"Slots":             6,
-			"PIDFile":           ".pid/api.pid",
-			"SlotsFile":         ".pid/api.slots",
-			"Prefix":            true,
-			"Env":               map[string]string{"A": "file", "B": "file"},
-			"Restart.Policy":    supervisor.RestartNever,
-			"Restart.MinUptime": 2 * time.Second,
-			"Restart.Window":    60 * time.Second, // not in the file: default
-			"Stop.Signal":       syscall.SIGINT,
-			"Stop.Timeout":      3 * time.Second,
-			"Signals": map[syscall.Signal]supervisor.Action{
+			"Name":          "api",
+			"Workers":       3,
+			"Slots":         6,
+			"PIDFile":       ".pid/api.pid",
+			"SlotsFile":     ".pid/api.slots",
+			"Prefix":        true,
+			"Env":           []string{"A=file", "B=file"},
+			"Restart":       supervisor.RestartNever,
+			"MinUptime":     2 * time.Second,
+			"RestartWindow": 60 * time.Second, // not in the file: default
+			"StopSignal":    syscall.SIGINT,
+			"StopTimeout":   3 * time.Second,
+			"Signals": signalsWith(map[syscall.Signal]supervisor.Action{
 				syscall.SIGHUP:  {Kind: supervisor.ActRestart},
 				syscall.SIGUSR1: {Kind: supervisor.ActIgnore},
-			},
+			}),
 			"Log.Level":  "debug",
 			"Log.Format": "text", // not in the file: default
 		},
@@ -130,32 +130,32 @@ log {
 		args: []string{"--name", "web", "-n", "5", "--prefix", "--restart", "on-failure", "--stop-timeout", "4s",
 			"--env", "A=flag", "--signal", "HUP=stop", "--log-format", "json", "--", "EXE"},
 		want: map[string]any{
-			"Name":           "web",
-			"Workers":        5,
-			"Slots":          5,
-			"PIDFile":        ".pid/web.pid",
-			"Prefix":         true,
-			"Env":            map[string]string{"A": "flag"},
-			"Restart.Policy": supervisor.RestartOnFailure,
-			"Stop.Timeout":   4 * time.Second,
-			"Signals":        map[syscall.Signal]supervisor.Action{syscall.SIGHUP: {Kind: supervisor.ActStop}},
-			"Log.Format":     "json",
+			"Name":        "web",
+			"Workers":     5,
+			"Slots":       5,
+			"PIDFile":     ".pid/web.pid",
+			"Prefix":      true,
+			"Env":         []string{"A=flag"},
+			"Restart":     supervisor.RestartOnFailure,
+			"StopTimeout": 4 * time.Second,
+			"Signals":     signalsWith(map[syscall.Signal]supervisor.Action{syscall.SIGHUP: {Kind: supervisor.ActStop}}),
+			"Log.Format":  "json",
 		},
 	}, {
 		name: "flags over file, key by key",
 		file: fileAll,
 		args: []string{"-n", "4", "--stop-timeout", "1s", "--pidfile", "run/x.pid", "--log-level", "warn", "--", "EXE"},
 		want: map[string]any{
-			"Name":              "api",       // file
-			"Workers":           4,           // flag
-			"Slots":             6,           // file
-			"PIDFile":           "run/x.pid", // flag
-			"SlotsFile":         ".pid/api.slots",
-			"Restart.Policy":    supervisor.RestartNever, // file
-			"Restart.MinUptime": 2 * time.Second,         // file
-			"Stop.Signal":       syscall.SIGINT,          // file, same block as a flag
-			"Stop.Timeout":      time.Second,             // flag
-			"Log.Level":         "warn",                  // flag
+			"Name":        "api",       // file
+			"Workers":     4,           // flag
+			"Slots":       6,           // file
+			"PIDFile":     "run/x.pid", // flag
+			"SlotsFile":   ".pid/api.slots",
+			"Restart":     supervisor.RestartNever, // file
+			"MinUptime":   2 * time.Second,         // file
+			"StopSignal":  syscall.SIGINT,          // file, same block as a flag
+			"StopTimeout": time.Second,             // flag
+			"Log.Level":   "warn",                  // flag
 		},
 	}, {
 		name: "--name over the file's name renames the derived files",
@@ -176,35 +176,35 @@ log {
 		name: "env merges per key",
 		file: fileAll,
 		args: []string{"--env", "B=flag", "--env", "C=flag", "--", "EXE"},
-		want: map[string]any{"Env": map[string]string{"A": "file", "B": "flag", "C": "flag"}},
+		want: map[string]any{"Env": []string{"A=file", "B=flag", "C=flag"}},
 	}, {
 		name: "signals merge per signal, whatever the spelling",
 		file: fileAll,
 		args: []string{"--signal", "SIGUSR1=stop", "--signal", "usr2=forward:HUP", "--", "EXE"},
-		want: map[string]any{"Signals": map[syscall.Signal]supervisor.Action{
+		want: map[string]any{"Signals": signalsWith(map[syscall.Signal]supervisor.Action{
 			syscall.SIGHUP:  {Kind: supervisor.ActRestart},
 			syscall.SIGUSR1: {Kind: supervisor.ActStop},
 			syscall.SIGUSR2: {Kind: supervisor.ActForward, Signal: syscall.SIGHUP},
-		}},
+		})},
 	}, {
 		name: "command from the file",
 		file: `command = ["EXE", "--port", "8080"]`,
 		args: nil,
-		want: map[string]any{"Command": []string{"EXE", "--port", "8080"}, "Path": "EXE"},
+		want: map[string]any{"Args": []string{"EXE", "--port", "8080"}, "Path": "EXE"},
 	}, {
 		name: "command on the command line replaces the file's",
 		file: `command = ["/no/such/program", "--port", "8080"]`,
 		args: []string{"--", "EXE", "--other"},
-		want: map[string]any{"Command": []string{"EXE", "--other"}, "Path": "EXE"},
+		want: map[string]any{"Args": []string{"EXE", "--other"}, "Path": "EXE"},
 	}, {
 		name: "the worker's flags are not slotrun's, even without --",
 		args: []string{"-n", "2", "EXE", "-n", "9", "--port", "80"},
-		want: map[string]any{"Workers": 2, "Command": []string{"EXE", "-n", "9", "--port", "80"}},
+		want: map[string]any{"Workers": 2, "Args": []string{"EXE", "-n", "9", "--port", "80"}},
 	}, {
 		name: "an empty file sets nothing",
 		file: "\n# nothing here\n",
 		args: []string{"--", "EXE"},
-		want: map[string]any{"Name": "slotrun", "Workers": runtime.GOMAXPROCS(0), "Stop.Timeout": 10 * time.Second},
+		want: map[string]any{"Name": "slotrun", "Workers": runtime.GOMAXPROCS(0), "StopTimeout": 10 * time.Second},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,7 +236,20 @@ log {
 	}
 }
 
+// signalsWith is the supervisor's default signal table with overrides
+// merged in, per signal: what Load makes of the user's signal entries.
+func signalsWith(overrides map[syscall.Signal]supervisor.Action) map[syscall.Signal]supervisor.Action {
+	table := supervisor.DefaultActions()
+	for sig, act := range overrides {
+		table[sig] = act
+	}
+	return table
+}
+
 func replaceAll(list []string, old, new string) []string {
+	if list == nil {
+		return nil
+	}
 	out := make([]string, len(list))
 	for i, s := range list {
 		out[i] = strings.ReplaceAll(s, old, new)
@@ -314,16 +327,16 @@ func TestPolicyAndActionAcceptAnyCase(t *testing.T) {
 	if err != nil {
 		t.Fatalf("flags: %v", err)
 	}
-	if s.Restart.Policy != supervisor.RestartOnFailure || s.Signals[syscall.SIGUSR1] != (supervisor.Action{Kind: supervisor.ActForward, Signal: syscall.SIGHUP}) {
-		t.Errorf("flags: policy %v, USR1 %v; want on-failure, forward:HUP", s.Restart.Policy, s.Signals[syscall.SIGUSR1])
+	if s.Restart != supervisor.RestartOnFailure || s.Signals[syscall.SIGUSR1] != (supervisor.Action{Kind: supervisor.ActForward, Signal: syscall.SIGHUP}) {
+		t.Errorf("flags: policy %v, USR1 %v; want on-failure, forward:HUP", s.Restart, s.Signals[syscall.SIGUSR1])
 	}
 	writeFile(t, "app.hcl", "restart {\n  policy = \"Never\"\n}\nsignals {\n  HUP = \"RESTART\"\n}\n")
 	s, err = config.Load([]string{"-c", "app.hcl", "--", exe}, nil)
 	if err != nil {
 		t.Fatalf("file: %v", err)
 	}
-	if s.Restart.Policy != supervisor.RestartNever || s.Signals[syscall.SIGHUP] != (supervisor.Action{Kind: supervisor.ActRestart}) {
-		t.Errorf("file: policy %v, HUP %v; want never, restart", s.Restart.Policy, s.Signals[syscall.SIGHUP])
+	if s.Restart != supervisor.RestartNever || s.Signals[syscall.SIGHUP] != (supervisor.Action{Kind: supervisor.ActRestart}) {
+		t.Errorf("file: policy %v, HUP %v; want never, restart", s.Restart, s.Signals[syscall.SIGHUP])
 	}
 }
 
@@ -336,8 +349,8 @@ func TestConfigAloneCarriesTheCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{exe, "serve"}; !reflect.DeepEqual(s.Command, want) || s.Path != exe {
-		t.Errorf("Command, Path = %q, %q; want %q, %q", s.Command, s.Path, want, exe)
+	if want := []string{exe, "serve"}; !reflect.DeepEqual(s.Args, want) || s.Path != exe {
+		t.Errorf("Args, Path = %q, %q; want %q, %q", s.Args, s.Path, want, exe)
 	}
 }
 
@@ -349,7 +362,9 @@ func TestEmptyConfigFileIsValid(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 	def := config.Defaults()
-	if s.Name != def.Name || s.Workers != def.Workers || s.Stop != def.Stop || s.Restart != def.Restart {
+	if s.Name != def.Name || s.Workers != def.Workers || s.StopSignal != def.StopSignal || s.StopTimeout != def.StopTimeout ||
+		s.Restart != def.Restart || s.MinUptime != def.MinUptime || s.BackoffMin != def.BackoffMin ||
+		s.BackoffMax != def.BackoffMax || s.MaxRestarts != def.MaxRestarts || s.RestartWindow != def.RestartWindow {
 		t.Errorf("an empty file changed settings: %+v", s)
 	}
 

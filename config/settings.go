@@ -12,11 +12,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
-	"slices"
+	"strings"
 	"syscall"
 	"time"
-
-	"github.com/hashicorp/go-hclog"
 
 	"github.com/slotrun/slotrun/supervisor"
 )
@@ -32,37 +30,18 @@ var (
 	ErrCommandNotExecutable = errors.New("command not executable")
 )
 
-// Settings is everything `slotrun run` needs, resolved and validated.
+// Settings is everything `slotrun run` needs, resolved and validated: the
+// supervisor's Options, and the log settings the CLI itself reads. Holding
+// Options rather than a copy of its fields means a setting the supervisor
+// uses is declared once, in Options, and Load fills it directly.
+//
+// Load sets Options.Path (Args[0] resolved) and every setting; Stdout,
+// Stderr and Logger are left to the caller. Env holds only the user's
+// KEY=VALUE entries, in the order first written; Signals is the whole
+// signal table, the supervisor's defaults with the user's entries merged in.
 type Settings struct {
-	Name      string
-	Command   []string // the worker's argv as typed
-	Path      string   // Command[0] resolved to an executable (set by Load)
-	Workers   int
-	Slots     int    // 0 until resolved: the number of workers
-	PIDFile   string // "" until resolved: .pid/NAME.pid
-	SlotsFile string // "" until resolved: .pid/NAME.slots
-	Prefix    bool
-	Env       map[string]string
-	Restart   RestartSettings
-	Stop      StopSettings
-	Signals   map[syscall.Signal]supervisor.Action // user overrides only
-	Log       LogSettings
-}
-
-// RestartSettings is the `restart {}` block.
-type RestartSettings struct {
-	Policy      supervisor.Policy
-	MinUptime   time.Duration
-	BackoffMin  time.Duration
-	BackoffMax  time.Duration
-	MaxRestarts int
-	Window      time.Duration
-}
-
-// StopSettings is the `stop {}` block.
-type StopSettings struct {
-	Signal  syscall.Signal
-	Timeout time.Duration
+	supervisor.Options
+	Log LogSettings
 }
 
 // LogSettings is the `log {}` block.
@@ -73,21 +52,23 @@ type LogSettings struct {
 
 // Defaults returns the settings used where neither a flag nor the file says
 // otherwise. config.example.hcl shows the same values; a test keeps them equal.
+// Slots, PIDFile and SlotsFile stay empty until resolved: they follow from
+// other settings.
 func Defaults() Settings {
 	return Settings{
-		Name:    "slotrun",
-		Workers: runtime.GOMAXPROCS(0),
-		Env:     map[string]string{},
-		Restart: RestartSettings{
-			Policy:     supervisor.RestartAlways,
-			MinUptime:  time.Second,
-			BackoffMin: 100 * time.Millisecond,
-			BackoffMax: 30 * time.Second,
-			Window:     60 * time.Second,
+		Options: supervisor.Options{
+			Name:          "slotrun",
+			Workers:       runtime.GOMAXPROCS(0),
+			Restart:       supervisor.RestartAlways,
+			MinUptime:     time.Second,
+			BackoffMin:    100 * time.Millisecond,
+			BackoffMax:    30 * time.Second,
+			RestartWindow: 60 * time.Second,
+			StopSignal:    syscall.SIGTERM,
+			StopTimeout:   10 * time.Second,
+			Signals:       supervisor.DefaultActions(),
 		},
-		Stop:    StopSettings{Signal: syscall.SIGTERM, Timeout: 10 * time.Second},
-		Signals: map[syscall.Signal]supervisor.Action{},
-		Log:     LogSettings{Level: "info", Format: "text"},
+		Log: LogSettings{Level: "info", Format: "text"},
 	}
 }
 
@@ -119,22 +100,21 @@ func (s *Settings) resolve(from sources) error {
 	if s.SlotsFile == "" {
 		s.SlotsFile = filepath.Join(".pid", s.Name+".slots")
 	}
-	r := &s.Restart
 	switch {
 	case s.Slots < s.Workers:
 		return usageErrorf("%s is fewer than %s: every worker needs its own id",
 			from.describe("slots", "slots", s.Slots), from.describe("workers", "workers", s.Workers))
-	case r.BackoffMin > r.BackoffMax:
+	case s.BackoffMin > s.BackoffMax:
 		return usageErrorf("%s must not exceed %s",
-			from.describe("restart.backoff_min", "backoff-min", r.BackoffMin),
-			from.describe("restart.backoff_max", "backoff-max", r.BackoffMax))
-	case r.MaxRestarts > 0 && r.Window <= 0:
+			from.describe("restart.backoff_min", "backoff-min", s.BackoffMin),
+			from.describe("restart.backoff_max", "backoff-max", s.BackoffMax))
+	case s.MaxRestarts > 0 && s.RestartWindow <= 0:
 		return usageErrorf("%s needs a window to count restarts in, not %s",
-			from.describe("restart.max_restarts", "max-restarts", r.MaxRestarts),
-			from.describe("restart.window", "restart-window", r.Window))
-	case len(s.Command) == 0:
+			from.describe("restart.max_restarts", "max-restarts", s.MaxRestarts),
+			from.describe("restart.window", "restart-window", s.RestartWindow))
+	case len(s.Args) == 0:
 		return usageErrorf("no command to run: put it after --, as in `slotrun -n 4 -- ./worker`, or set command in the config file")
-	case s.Command[0] == "":
+	case s.Args[0] == "":
 		return usageErrorf("the command to run is an empty string")
 	}
 	return nil
@@ -158,38 +138,17 @@ func PIDFile(name, path string, pathGiven bool) (string, error) {
 	return defaultPIDFile(name), nil
 }
 
-// Options converts the settings into what the supervisor runs with.
-func (s *Settings) Options(logger hclog.Logger) supervisor.Options {
-	env := make([]string, 0, len(s.Env))
-	for k, v := range s.Env {
-		env = append(env, k+"="+v)
+// setEnv sets key to value in env, a list of KEY=VALUE: an earlier entry
+// of key is replaced where it stands, so a flag overrides the file's value
+// and the order stays the one first written.
+func setEnv(env []string, key, value string) []string {
+	for i, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k == key {
+			env[i] = key + "=" + value
+			return env
+		}
 	}
-	slices.Sort(env)
-	signals := supervisor.DefaultActions()
-	for sig, act := range s.Signals {
-		signals[sig] = act
-	}
-	return supervisor.Options{
-		Name:          s.Name,
-		Path:          s.Path,
-		Args:          s.Command,
-		Env:           env,
-		Workers:       s.Workers,
-		Slots:         s.Slots,
-		PIDFile:       s.PIDFile,
-		SlotsFile:     s.SlotsFile,
-		Restart:       s.Restart.Policy,
-		MinUptime:     s.Restart.MinUptime,
-		BackoffMin:    s.Restart.BackoffMin,
-		BackoffMax:    s.Restart.BackoffMax,
-		MaxRestarts:   s.Restart.MaxRestarts,
-		RestartWindow: s.Restart.Window,
-		StopSignal:    s.Stop.Signal,
-		StopTimeout:   s.Stop.Timeout,
-		Signals:       signals,
-		Prefix:        s.Prefix,
-		Logger:        logger,
-	}
+	return append(env, key+"="+value)
 }
 
 // usageError is a mistake in what the user typed or wrote in the file. Its

@@ -2,20 +2,12 @@ package config
 
 import (
 	"fmt"
-	"math"
-	"math/big"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
-
-	"github.com/slotrun/slotrun/internal/signame"
-	"github.com/slotrun/slotrun/supervisor"
 )
 
 // The config file is HCL native syntax. Its keys are decoded by hand rather
@@ -26,67 +18,6 @@ import (
 //
 // Paths in the file (pidfile, slots_file, command) are relative to the
 // working directory, as on the command line, not to the file.
-
-// A field is one key of a body and the code that stores its value.
-type field struct {
-	key string
-	set func(d *decoder, a *hcl.Attribute, path string)
-}
-
-func rootFields(s *Settings) []field {
-	return []field{
-		{"name", text(&s.Name, checkName)},
-		{"command", command(&s.Args)},
-		{"workers", whole(&s.Workers, checkCount)},
-		{"slots", whole(&s.Slots, checkCount)},
-		{"pidfile", text(&s.PIDFile, parsePath)},
-		{"slots_file", text(&s.SlotsFile, parsePath)},
-		{"prefix", boolean(&s.Prefix)},
-		{"env", env(&s.Env)},
-	}
-}
-
-// block is a block that may appear once at the top level.
-type block struct {
-	name   string
-	fields []field // nil: attribute names are free (signals)
-}
-
-func blocks(s *Settings) []block {
-	l := &s.Log
-	return []block{
-		{"restart", []field{
-			{"policy", text(&s.Restart, supervisor.ParsePolicy)},
-			{"min_uptime", duration(&s.MinUptime)},
-			{"backoff_min", duration(&s.BackoffMin)},
-			{"backoff_max", duration(&s.BackoffMax)},
-			{"max_restarts", whole(&s.MaxRestarts, checkLimit)},
-			{"window", duration(&s.RestartWindow)},
-		}},
-		{"stop", []field{
-			{"signal", text(&s.StopSignal, signame.Parse)},
-			{"timeout", checkedDuration(&s.StopTimeout, func(d time.Duration) error {
-				return checkStopTimeout(d, `stop.signal = "KILL"`)
-			})},
-		}},
-		{"signals", nil},
-		{"log", []field{
-			{"level", text(&l.Level, parseLogLevel)},
-			{"format", text(&l.Format, parseLogFormat)},
-		}},
-	}
-}
-
-func schemaOf(fields []field, blocks []block) *hcl.BodySchema {
-	schema := &hcl.BodySchema{}
-	for _, f := range fields {
-		schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: f.key})
-	}
-	for _, b := range blocks {
-		schema.Blocks = append(schema.Blocks, hcl.BlockHeaderSchema{Type: b.name})
-	}
-	return schema
-}
 
 // decoder collects every problem of a file, so one run reports them all.
 type decoder struct {
@@ -104,14 +35,68 @@ func (d *decoder) errorf(rng hcl.Range, summary, format string, args ...any) {
 	})
 }
 
-func (d *decoder) body(body hcl.Body, s *Settings) {
-	if s.Signals == nil {
-		s.Signals = map[syscall.Signal]supervisor.Action{}
+// A fileBlock is a block that may appear once at the top of the file.
+type fileBlock struct {
+	name   string
+	fields []setting // the settings "name.key", written as attributes in the block
+	free   *setting  // or the one setting whose entries are the block's attributes (signals)
+}
+
+// layout is the shape of the file, read from the settings table: a key
+// "k" is an attribute at the top, "b.k" an attribute of block b, and a
+// block-form kind is a block of its own, in the table's order.
+func layout(settings []setting) (top []setting, blocks []fileBlock) {
+	index := map[string]int{}
+	for i := range settings {
+		e := &settings[i]
+		name, _, nested := strings.Cut(e.key, ".")
+		switch {
+		case e.key == "":
+			continue
+		case e.kind.block != nil:
+			blocks = append(blocks, fileBlock{name: e.key, free: e})
+			continue
+		case !nested:
+			top = append(top, *e)
+			continue
+		}
+		if _, ok := index[name]; !ok {
+			index[name] = len(blocks)
+			blocks = append(blocks, fileBlock{name: name})
+		}
+		blocks[index[name]].fields = append(blocks[index[name]].fields, *e)
 	}
-	fields, blocks := rootFields(s), blocks(s)
-	content, diags := body.Content(schemaOf(fields, blocks))
+	return top, blocks
+}
+
+// schemaOf is the HCL schema of a body holding the attributes of fields
+// (their keys' last part) and the blocks.
+func schemaOf(fields []setting, blocks []fileBlock) *hcl.BodySchema {
+	schema := &hcl.BodySchema{}
+	for _, f := range fields {
+		schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: attrName(f.key)})
+	}
+	for _, b := range blocks {
+		schema.Blocks = append(schema.Blocks, hcl.BlockHeaderSchema{Type: b.name})
+	}
+	return schema
+}
+
+// attrName is the attribute that holds key in its body: "window" for
+// "restart.window".
+func attrName(key string) string {
+	_, name, nested := strings.Cut(key, ".")
+	if !nested {
+		return key
+	}
+	return name
+}
+
+func (d *decoder) body(body hcl.Body, s *Settings) {
+	top, blocks := layout(table(s))
+	content, diags := body.Content(schemaOf(top, blocks))
 	d.diags = append(d.diags, diags...)
-	d.attributes(content.Attributes, fields, "")
+	d.attributes(content.Attributes, top)
 
 	seen := map[string]*hcl.Block{}
 	for _, blk := range content.Blocks {
@@ -121,28 +106,44 @@ func (d *decoder) body(body hcl.Body, s *Settings) {
 			continue
 		}
 		seen[blk.Type] = blk
-		i := slices.IndexFunc(blocks, func(b block) bool { return b.name == blk.Type })
-		if blocks[i].fields == nil {
-			d.signals(blk.Body, s.Signals)
+		b := blocks[slices.IndexFunc(blocks, func(b fileBlock) bool { return b.name == blk.Type })]
+		if b.free != nil {
+			b.free.kind.block(d, blk.Body, b.name)
 			continue
 		}
-		content, diags := blk.Body.Content(schemaOf(blocks[i].fields, nil))
+		content, diags := blk.Body.Content(schemaOf(b.fields, nil))
 		d.diags = append(d.diags, diags...)
-		d.attributes(content.Attributes, blocks[i].fields, blk.Type+".")
+		d.attributes(content.Attributes, b.fields)
 	}
 }
 
-func (d *decoder) attributes(attrs hcl.Attributes, fields []field, prefix string) {
+// attributes decodes the attributes of one body that belong to fields, and
+// records where each was set.
+func (d *decoder) attributes(attrs hcl.Attributes, fields []setting) {
 	for _, f := range fields {
-		if a := attrs[f.key]; a != nil {
-			path := prefix + f.key
-			f.set(d, a, path)
-			// As written, on one line: `restart.window = "0s" (app.hcl:4:12)`.
-			rng := a.Expr.Range()
-			text := strings.Join(strings.Fields(string(rng.SliceBytes(d.src))), " ")
-			d.from[path] = fmt.Sprintf("%s = %s (%s)", path, printable(text), position(rng))
+		a := attrs[attrName(f.key)]
+		if a == nil {
+			continue
 		}
+		f.kind.attr(d, a.Expr, f.key)
+		// As written, on one line: `restart.window = "0s" (app.hcl:4:12)`.
+		rng := a.Expr.Range()
+		text := strings.Join(strings.Fields(string(rng.SliceBytes(d.src))), " ")
+		d.from[f.key] = fmt.Sprintf("%s = %s (%s)", f.key, printable(text), position(rng))
 	}
+}
+
+// freeAttributes returns the attributes of a block whose names are its
+// entries' keys (signals), in the order they are written.
+func (d *decoder) freeAttributes(body hcl.Body) []*hcl.Attribute {
+	attrs, diags := body.JustAttributes()
+	d.diags = append(d.diags, diags...)
+	sorted := make([]*hcl.Attribute, 0, len(attrs))
+	for _, a := range attrs {
+		sorted = append(sorted, a)
+	}
+	slices.SortFunc(sorted, func(a, b *hcl.Attribute) int { return a.Range.Start.Byte - b.Range.Start.Byte })
+	return sorted
 }
 
 // value evaluates an expression. Without an evaluation context, variables and
@@ -216,152 +217,6 @@ func (d *decoder) stringAt(v cty.Value, rng hcl.Range, path string) (string, boo
 	return s, true
 }
 
-func text[T any](dst *T, parse func(string) (T, error)) func(*decoder, *hcl.Attribute, string) {
-	return func(d *decoder, a *hcl.Attribute, path string) {
-		s, ok := d.str(a.Expr, path)
-		if !ok {
-			return
-		}
-		v, err := parse(s)
-		if err != nil {
-			d.errorf(a.Expr.Range(), "Invalid value", "%s: %s.", path, err)
-			return
-		}
-		*dst = v
-	}
-}
-
-func whole(dst *int, check func(int) (int, error)) func(*decoder, *hcl.Attribute, string) {
-	return func(d *decoder, a *hcl.Attribute, path string) {
-		v, ok := d.value(a.Expr)
-		if !ok {
-			return
-		}
-		if v.IsNull() || v.Type() != cty.Number {
-			hint := ""
-			if !v.IsNull() && v.Type() == cty.String {
-				if _, err := strconv.ParseFloat(strings.TrimSpace(v.AsString()), 64); err == nil {
-					hint = " (drop the quotes)"
-				}
-			}
-			d.errorf(a.Expr.Range(), "Incorrect value type", "%s must be a whole number, not %s%s.", path, describe(v), hint)
-			return
-		}
-		bf := v.AsBigFloat()
-		if !bf.IsInt() {
-			d.errorf(a.Expr.Range(), "Invalid value", "%s must be a whole number, not %s.", path, numberText(v))
-			return
-		}
-		n, acc := bf.Int64()
-		if acc != big.Exact || n > math.MaxInt || n < math.MinInt {
-			d.errorf(a.Expr.Range(), "Invalid value", "%s: %s is out of range.", path, numberText(v))
-			return
-		}
-		got, err := check(int(n))
-		if err != nil {
-			d.errorf(a.Expr.Range(), "Invalid value", "%s: %s.", path, err)
-			return
-		}
-		*dst = got
-	}
-}
-
-func boolean(dst *bool) func(*decoder, *hcl.Attribute, string) {
-	return func(d *decoder, a *hcl.Attribute, path string) {
-		v, ok := d.value(a.Expr)
-		if !ok {
-			return
-		}
-		if v.IsNull() || v.Type() != cty.Bool {
-			d.errorf(a.Expr.Range(), "Incorrect value type", "%s must be true or false, not %s.", path, describe(v))
-			return
-		}
-		*dst = v.True()
-	}
-}
-
-// duration reads a string with a unit. A bare number is refused: 10 could
-// mean seconds or nanoseconds, and guessing wrong turns 10s into 10ns.
-func duration(dst *time.Duration) func(*decoder, *hcl.Attribute, string) {
-	return checkedDuration(dst, func(time.Duration) error { return nil })
-}
-
-// checkedDuration is duration, then check on the value.
-func checkedDuration(dst *time.Duration, check func(time.Duration) error) func(*decoder, *hcl.Attribute, string) {
-	return func(d *decoder, a *hcl.Attribute, path string) {
-		v, ok := d.value(a.Expr)
-		if !ok {
-			return
-		}
-		if !v.IsNull() && v.Type() == cty.Number {
-			n := numberText(v)
-			d.errorf(a.Expr.Range(), "Invalid duration", "%s = %s has no unit: write %q or %q.", path, n, n+"s", n+"ms")
-			return
-		}
-		if v.IsNull() || v.Type() != cty.String {
-			d.errorf(a.Expr.Range(), "Incorrect value type", "%s must be a duration string such as \"10s\", not %s.", path, describe(v))
-			return
-		}
-		got, err := parseDuration(v.AsString())
-		if err != nil {
-			d.errorf(a.Expr.Range(), "Invalid duration", "%s: %s.", path, err)
-			return
-		}
-		if err := check(got); err != nil {
-			d.errorf(a.Expr.Range(), "Invalid duration", "%s: %s.", path, err)
-			return
-		}
-		*dst = got
-	}
-}
-
-// command reads a list of strings: the program, then its arguments.
-func command(dst *[]string) func(*decoder, *hcl.Attribute, string) {
-	return func(d *decoder, a *hcl.Attribute, path string) {
-		v, ok := d.value(a.Expr)
-		if !ok {
-			return
-		}
-		ty := v.Type()
-		if v.IsNull() || !(ty.IsListType() || ty.IsTupleType()) {
-			hint := ""
-			if !v.IsNull() && ty == cty.String {
-				hint = `; write each argument as its own string, as in ["./worker", "--port", "8080"]`
-			}
-			d.errorf(a.Expr.Range(), "Incorrect value type", "%s must be a list of strings, not %s%s.", path, describe(v), hint)
-			return
-		}
-		if v.LengthInt() == 0 {
-			d.errorf(a.Expr.Range(), "Invalid value", `%s is empty: name the program to run, as in ["./worker"].`, path)
-			return
-		}
-		// Locate each element when the list is written out, else blame the list.
-		elems, diags := hcl.ExprList(a.Expr)
-		if diags.HasErrors() || len(elems) != v.LengthInt() {
-			elems = nil
-		}
-		argv := make([]string, 0, v.LengthInt())
-		for i, it := 0, v.ElementIterator(); it.Next(); i++ {
-			_, ev := it.Element()
-			rng := a.Expr.Range()
-			if elems != nil {
-				rng = elems[i].Range()
-			}
-			elemPath := fmt.Sprintf("%s[%d]", path, i)
-			arg, ok := d.stringAt(ev, rng, elemPath)
-			if !ok {
-				return
-			}
-			if i == 0 && arg == "" {
-				d.errorf(rng, "Invalid value", "%s, the program, must not be empty.", elemPath)
-				return
-			}
-			argv = append(argv, arg)
-		}
-		*dst = argv
-	}
-}
-
 // entry is one KEY = VALUE of an object, with where each half was written.
 type entry struct {
 	key      string
@@ -410,64 +265,4 @@ func (d *decoder) entries(expr hcl.Expression, path string) ([]entry, bool) {
 		out = append(out, entry{k.AsString(), expr.Range(), val, expr.Range()})
 	}
 	return out, true
-}
-
-func env(dst *[]string) func(*decoder, *hcl.Attribute, string) {
-	return func(d *decoder, a *hcl.Attribute, path string) {
-		entries, ok := d.entries(a.Expr, path)
-		if !ok {
-			return
-		}
-		for _, e := range entries {
-			keyPath := path + "." + e.key
-			if err := checkEnvKey(e.key); err != nil {
-				d.errorf(e.keyRange, "Invalid value", "%s: %s.", path, err)
-				continue
-			}
-			if val, ok := d.stringAt(e.value, e.valRange, keyPath); ok {
-				*dst = setEnv(*dst, e.key, val)
-			}
-		}
-	}
-}
-
-// signals reads the signals block: each attribute names a signal, its value
-// is an action. HUP and SIGHUP are the same signal and may not both appear.
-func (d *decoder) signals(body hcl.Body, dst map[syscall.Signal]supervisor.Action) {
-	attrs, diags := body.JustAttributes()
-	d.diags = append(d.diags, diags...)
-	sorted := make([]*hcl.Attribute, 0, len(attrs))
-	for _, a := range attrs {
-		sorted = append(sorted, a)
-	}
-	slices.SortFunc(sorted, func(a, b *hcl.Attribute) int { return a.Range.Start.Byte - b.Range.Start.Byte })
-
-	seen := map[syscall.Signal]*hcl.Attribute{}
-	for _, a := range sorted {
-		path := "signals." + a.Name
-		sig, err := signame.Parse(a.Name)
-		if err != nil {
-			d.errorf(a.NameRange, "Invalid signal", "%s: %q is not a signal; use a name such as HUP, USR1 or SIGUSR2.", path, a.Name)
-			continue
-		}
-		if err := supervisor.CheckSignal(sig); err != nil {
-			d.errorf(a.NameRange, "Invalid signal", "%s: %s.", path, err)
-			continue
-		}
-		if first := seen[sig]; first != nil {
-			d.errorf(a.NameRange, "Duplicate signal", "%s: %s is already set on line %d.", path, signame.Name(sig), first.NameRange.Start.Line)
-			continue
-		}
-		seen[sig] = a
-		s, ok := d.str(a.Expr, path)
-		if !ok {
-			continue
-		}
-		act, err := supervisor.ParseAction(s)
-		if err != nil {
-			d.errorf(a.Expr.Range(), "Invalid value", "%s: %s.", path, err)
-			continue
-		}
-		dst[sig] = act
-	}
 }

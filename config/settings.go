@@ -1,20 +1,19 @@
 // Package config turns slotrun's command line and HCL config file into one
 // validated set of Settings.
 //
-// Precedence is applied in one place (Load): a flag the user typed wins over
-// the file, the file wins over the defaults, key by key. `env` and `signals`
-// merge per entry. Every error wraps ErrUsage (exit 2) or one of the command
-// errors (126, 127) and names the flag, key or value at fault.
+// Every setting is declared once, in the settings table (table.go), which
+// flag registration, --help, the file's decoding, the defaults and the
+// example check all read. Precedence is applied in one place (Load): a flag
+// the user typed wins over the file, the file wins over the defaults, key by
+// key. `env` and `signals` merge per entry. Every error wraps ErrUsage (exit
+// 2) or one of the command errors (126, 127) and names the flag, key or
+// value at fault. docs/config.md explains the design.
 package config
 
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/slotrun/slotrun/supervisor"
 )
@@ -51,25 +50,30 @@ type LogSettings struct {
 }
 
 // Defaults returns the settings used where neither a flag nor the file says
-// otherwise. config.example.hcl shows the same values; a test keeps them equal.
-// Slots, PIDFile and SlotsFile stay empty until resolved: they follow from
-// other settings.
+// otherwise: each setting's default from the table, then the derived ones.
+// config.example.hcl shows the same values; a test keeps them equal.
 func Defaults() Settings {
-	return Settings{
-		Options: supervisor.Options{
-			Name:          "slotrun",
-			Workers:       runtime.GOMAXPROCS(0),
-			Restart:       supervisor.RestartAlways,
-			MinUptime:     time.Second,
-			BackoffMin:    100 * time.Millisecond,
-			BackoffMax:    30 * time.Second,
-			RestartWindow: 60 * time.Second,
-			StopSignal:    syscall.SIGTERM,
-			StopTimeout:   10 * time.Second,
-			Signals:       supervisor.DefaultActions(),
-		},
-		Log: LogSettings{Level: "info", Format: "text"},
+	var s Settings
+	settings := table(&s)
+	for _, e := range settings {
+		if e.kind.reset != nil {
+			e.kind.reset()
+		}
+		if e.def == "" {
+			continue
+		}
+		if err := e.kind.parse(e.def); err != nil {
+			// The table is code, not input; every test that loads settings
+			// runs this line.
+			panic(fmt.Sprintf("config: the default of %s, %q, does not parse: %v", e.key, e.def, err))
+		}
 	}
+	for _, e := range settings {
+		if e.derive != nil {
+			e.derive(&s)
+		}
+	}
+	return s
 }
 
 // sources records where each setting the user gave was written, keyed by
@@ -78,40 +82,37 @@ func Defaults() Settings {
 // (the file), as the value does. A key without an entry has its default.
 type sources map[string]string
 
-// describe names the setting key, whose flag is --flag and current value is
-// value, for an error about how it combines with others.
-func (from sources) describe(key, flag string, value any) string {
+// describe names the setting key, whose current value is value, for an
+// error about how it combines with others.
+func (from sources) describe(key string, value any) string {
 	if where, ok := from[key]; ok {
 		return where
 	}
-	return fmt.Sprintf("--%s %v (the default)", flag, value)
+	return spellFlag(key, fmt.Sprint(value)) + " (the default)"
 }
 
-// resolve fills the values that default to other values, then checks the
-// rules that span several keys. from says where each value came from, so an
-// error names the flags and file lines to change.
+// resolve derives again the defaults that follow from other values, now
+// that those are final, for each setting the user left unset; then it checks
+// the rules that span several keys. from says where each value came from, so
+// an error names the flags and file lines to change.
 func (s *Settings) resolve(from sources) error {
-	if s.Slots == 0 {
-		s.Slots = s.Workers
-	}
-	if s.PIDFile == "" {
-		s.PIDFile = defaultPIDFile(s.Name)
-	}
-	if s.SlotsFile == "" {
-		s.SlotsFile = filepath.Join(".pid", s.Name+".slots")
+	for _, e := range table(s) {
+		if _, set := from[e.key]; e.derive != nil && !set {
+			e.derive(s)
+		}
 	}
 	switch {
 	case s.Slots < s.Workers:
 		return usageErrorf("%s is fewer than %s: every worker needs its own id",
-			from.describe("slots", "slots", s.Slots), from.describe("workers", "workers", s.Workers))
+			from.describe("slots", s.Slots), from.describe("workers", s.Workers))
 	case s.BackoffMin > s.BackoffMax:
 		return usageErrorf("%s must not exceed %s",
-			from.describe("restart.backoff_min", "backoff-min", s.BackoffMin),
-			from.describe("restart.backoff_max", "backoff-max", s.BackoffMax))
+			from.describe("restart.backoff_min", s.BackoffMin),
+			from.describe("restart.backoff_max", s.BackoffMax))
 	case s.MaxRestarts > 0 && s.RestartWindow <= 0:
 		return usageErrorf("%s needs a window to count restarts in, not %s",
-			from.describe("restart.max_restarts", "max-restarts", s.MaxRestarts),
-			from.describe("restart.window", "restart-window", s.RestartWindow))
+			from.describe("restart.max_restarts", s.MaxRestarts),
+			from.describe("restart.window", s.RestartWindow))
 	case len(s.Args) == 0:
 		return usageErrorf("no command to run: put it after --, as in `slotrun -n 4 -- ./worker`, or set command in the config file")
 	case s.Args[0] == "":
@@ -119,8 +120,6 @@ func (s *Settings) resolve(from sources) error {
 	}
 	return nil
 }
-
-func defaultPIDFile(name string) string { return filepath.Join(".pid", name+".pid") }
 
 // PIDFile returns the PID file that `slotrun signal` and `status` read: path
 // if given, else the default of the instance called name, as `run` would

@@ -21,14 +21,6 @@ import (
 // would exhaust memory or the slot table's limit.
 const maxWorkers = 65536
 
-func parseCount(s string) (int, error) {
-	n, err := parseInt(s)
-	if err != nil {
-		return 0, err
-	}
-	return checkCount(n)
-}
-
 func checkCount(n int) (int, error) {
 	if n < 1 {
 		return 0, fmt.Errorf("must be at least 1, not %d", n)
@@ -37,14 +29,6 @@ func checkCount(n int) (int, error) {
 		return 0, fmt.Errorf("must be at most %d, not %d", maxWorkers, n)
 	}
 	return n, nil
-}
-
-func parseLimit(s string) (int, error) {
-	n, err := parseInt(s)
-	if err != nil {
-		return 0, err
-	}
-	return checkLimit(n)
 }
 
 func checkLimit(n int) (int, error) {
@@ -106,11 +90,11 @@ func isDecimal(s string) bool {
 }
 
 // checkStopTimeout refuses 0, which would SIGKILL every worker without
-// sending the stop signal first. killHint says how to ask for exactly that
+// sending the stop signal first. The hint says how to ask for exactly that
 // where the user is writing (a flag or the file).
-func checkStopTimeout(d time.Duration, killHint string) error {
+func checkStopTimeout(d time.Duration, spell speller) error {
 	if d == 0 {
-		return fmt.Errorf("must be more than 0 (for no grace period, use %s)", killHint)
+		return fmt.Errorf("must be more than 0 (for no grace period, use %s)", spell("stop.signal", "KILL"))
 	}
 	return nil
 }

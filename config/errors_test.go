@@ -125,6 +125,18 @@ app.hcl: 2 more errors not shown`,
   on app.hcl line 2, in signals:
    2:   KILL = "stop"`,
 	}, {
+		name: "signal the Go runtime keeps",
+		file: "signals {\n  URG = \"forward\"\n}\n",
+		want: `app.hcl:2:3: Invalid signal; signals.URG: URG cannot be given an action: the Go runtime sends it to its own threads to preempt them.
+  on app.hcl line 2, in signals:
+   2:   URG = "forward"`,
+	}, {
+		name: "stop signal the Go runtime keeps",
+		file: "stop {\n  signal = \"SIGPROF\"\n}\n",
+		want: `app.hcl:2:12: Invalid value; stop.signal: PROF is reserved: the Go runtime takes it for its profiler and never passes it on.
+  on app.hcl line 2, in stop:
+   2:   signal = "SIGPROF"`,
+	}, {
 		name: "one signal under two names",
 		file: "signals {\n  HUP    = \"restart\"\n  SIGHUP = \"stop\"\n}\n",
 		want: `app.hcl:3:3: Duplicate signal; signals.SIGHUP: HUP is already set on line 2.
@@ -245,6 +257,16 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"--signal", "HUP=explode", "--", "EXE"}, `--signal HUP=explode: "explode" is not an action (use forward, forward:SIG, stop, restart, scale-up, scale-down or ignore)`},
 		{[]string{"--signal", "KILL=stop", "--", "EXE"}, "--signal KILL=stop: KILL cannot be given an action: the kernel does not let a process catch it"},
 		{[]string{"--signal", "HUP", "--", "EXE"}, `--signal: "HUP" has no = (write SIG=ACTION, as in HUP=restart)`},
+		// Signals the Go runtime or libc keep: URG arrives all the time, PROF
+		// never, 32 and 33 are libc's. None can carry an action or reach a
+		// worker as a stop signal or a forward target.
+		{[]string{"--signal", "URG=forward", "--", "EXE"}, "--signal URG=forward: URG cannot be given an action: the Go runtime sends it to its own threads to preempt them"},
+		{[]string{"--signal", "SIGPROF=forward", "--", "EXE"}, "--signal SIGPROF=forward: PROF cannot be given an action: the Go runtime takes it for its profiler and never passes it on"},
+		{[]string{"--signal", "32=stop", "--", "EXE"}, "--signal 32=stop: 32 cannot be given an action: the C library keeps it for its threads (real-time signals for programs start at RTMIN, 34)"},
+		{[]string{"--signal", "33=ignore", "--", "EXE"}, "--signal 33=ignore: 33 cannot be given an action: the C library keeps it for its threads (real-time signals for programs start at RTMIN, 34)"},
+		{[]string{"--stop-signal", "URG", "--", "EXE"}, "--stop-signal: URG is reserved: the Go runtime sends it to its own threads to preempt them"},
+		{[]string{"--stop-signal", "32", "--", "EXE"}, "--stop-signal: 32 is reserved: the C library keeps it for its threads (real-time signals for programs start at RTMIN, 34)"},
+		{[]string{"--signal", "HUP=forward:PROF", "--", "EXE"}, `--signal HUP=forward:PROF: action "forward:PROF": PROF is reserved: the Go runtime takes it for its profiler and never passes it on`},
 		{[]string{"--stop-signal", "NOPE", "--", "EXE"}, `--stop-signal: unknown signal "NOPE" (try TERM, HUP, USR1 or a number)`},
 		{[]string{"--env", "NOEQUALS", "--", "EXE"}, `--env: "NOEQUALS" has no = (write KEY=VALUE)`},
 		{[]string{"--prefix=maybe", "--", "EXE"}, `--prefix: "maybe" is not true or false`},

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/slotrun/slotrun/supervisor"
 )
 
 // FuzzLoadFile feeds arbitrary bytes to the config decoder as if they were
@@ -25,6 +27,7 @@ func FuzzLoadFile(f *testing.F) {
 		"restart {\n  policy = \"on-failure\"\n  min_uptime = 1\n}\n",
 		"stop { timeout = \"10s\" }\nstop { signal = \"INT\" }\n",
 		"signals {\n  HUP = \"restart\"\n  SIGHUP = \"forward:USR1\"\n  KILL = \"stop\"\n}\n",
+		"signals {\n  URG = \"forward\"\n  SIGPROF = \"forward\"\n  USR1 = \"forward:URG\"\n}\nstop { signal = \"PROF\" }\n",
 		"workers = \"eight\"\nslots = 2.5\nprefix = \"yes\"\n",
 		"log \"x\" { level = \"loud\" }\n",
 		"command = <<EOT\n./api\nEOT\n",
@@ -78,6 +81,17 @@ func checkDecoded(t *testing.T, s *Settings) {
 	}
 	if s.StopTimeout == 0 {
 		t.Fatalf("stop timeout 0: workers would be killed without the stop signal")
+	}
+	if err := supervisor.CheckSendable(s.StopSignal); err != nil {
+		t.Fatalf("stop signal: %v", err)
+	}
+	for sig, act := range s.Signals {
+		if err := supervisor.CheckSignal(sig); err != nil {
+			t.Fatalf("signals: %v", err)
+		}
+		if err := supervisor.CheckSendable(act.Signal); act.Signal != 0 && err != nil {
+			t.Fatalf("signals: %s = %s: %v", sig, act, err)
+		}
 	}
 	if s.MaxRestarts < 0 {
 		t.Fatalf("max_restarts %d", s.MaxRestarts)

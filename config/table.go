@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"strconv"
 
-	"github.com/slotrun/slotrun/internal/signame"
 	"github.com/slotrun/slotrun/supervisor"
 )
 
@@ -75,7 +74,7 @@ func table(s *Settings) []setting {
 		{flag: "restart-window", key: "restart.window", def: "60s", help: "count max-restarts within `DURATION`",
 			kind: duration(&s.RestartWindow, nil)},
 		{flag: "stop-signal", key: "stop.signal", def: "TERM", help: "stop each worker with `SIGNAL`",
-			kind: text(&s.StopSignal, signame.Parse)},
+			kind: text(&s.StopSignal, parseStopSignal)},
 		{flag: "stop-timeout", key: "stop.timeout", def: "10s", help: "SIGKILL what is left `DURATION` after the stop signal",
 			kind: duration(&s.StopTimeout, checkStopTimeout)},
 		{flag: "signal", key: "signals", help: "set `SIG=ACTION`, what slotrun does on SIG: forward, forward:SIG2, stop, restart, scale-up, scale-down or ignore; repeatable",

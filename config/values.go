@@ -99,6 +99,18 @@ func checkStopTimeout(d time.Duration, spell speller) error {
 	return nil
 }
 
+// parseStopSignal reads the stop signal: any signal a worker can be sent.
+func parseStopSignal(s string) (syscall.Signal, error) {
+	sig, err := signame.Parse(s)
+	if err == nil {
+		err = supervisor.CheckSendable(sig)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return sig, nil
+}
+
 // parseSignalAction reads one SIG=ACTION entry.
 func parseSignalAction(sigName, action string) (syscall.Signal, supervisor.Action, error) {
 	sig, err := signame.Parse(sigName)

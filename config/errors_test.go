@@ -137,6 +137,18 @@ app.hcl: 2 more errors not shown`,
   on app.hcl line 2, in stop:
    2:   signal = "SIGPROF"`,
 	}, {
+		name: "name with a newline",
+		file: "name = \"api\\n\"\n",
+		want: `app.hcl:1:8: Invalid value; name: "api\n" contains a control character (use letters, digits, - and _).
+  on app.hcl line 1:
+   1: name = "api\n"`,
+	}, {
+		name: "name with a slash",
+		file: "name = \"a/b\"\n",
+		want: `app.hcl:1:8: Invalid value; name: "a/b" cannot name files (use letters, digits, - and _).
+  on app.hcl line 1:
+   1: name = "a/b"`,
+	}, {
 		name: "one signal under two names",
 		file: "signals {\n  HUP    = \"restart\"\n  SIGHUP = \"stop\"\n}\n",
 		want: `app.hcl:3:3: Duplicate signal; signals.SIGHUP: HUP is already set on line 2.
@@ -272,6 +284,14 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"--prefix=maybe", "--", "EXE"}, `--prefix: "maybe" is not true or false`},
 		{[]string{"--log-level", "loud", "--", "EXE"}, `--log-level: "loud" is not a log level (use trace, debug, info, warn or error)`},
 		{[]string{"--name", "a/b", "--", "EXE"}, `--name: "a/b" cannot name files (use letters, digits, - and _)`},
+		// A name goes into file names and every log line: a control
+		// character would break both, and must show in the message.
+		{[]string{"--name", "api\n", "--", "EXE"}, `--name: "api\n" contains a control character (use letters, digits, - and _)`},
+		{[]string{"--name", "a\tb", "--", "EXE"}, `--name: "a\tb" contains a control character (use letters, digits, - and _)`},
+		{[]string{"--name", "\x1b[31mred", "--", "EXE"}, `--name: "\x1b[31mred" contains a control character (use letters, digits, - and _)`},
+		{[]string{"--name", "a\u0085b", "--", "EXE"}, `--name: "a\u0085b" contains a control character (use letters, digits, - and _)`},
+		{[]string{"--name", "a\x7f", "--", "EXE"}, `--name: "a\x7f" contains a control character (use letters, digits, - and _)`},
+		{[]string{"--name", "a\xffb", "--", "EXE"}, `--name: "a\xffb" is not UTF-8 text (use letters, digits, - and _)`},
 		{[]string{"-c", "", "--", "EXE"}, "--config needs a file name"},
 		{[]string{"--stop-timeout", "2.5", "--", "EXE"}, `--stop-timeout: "2.5" has no unit (write 2.5s or 2.5ms)`},
 		{[]string{"--stop-timeout", "0", "--", "EXE"}, `--stop-timeout: "0" has no unit (write 0s or 0ms)`},

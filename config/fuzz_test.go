@@ -36,6 +36,7 @@ func FuzzLoadFile(f *testing.F) {
 		"name: api\n",
 		"\xef\xbb\xbfname = \"bom\"\r\n",
 		"\x00\xff\x1b[31m",
+		"name = \"api\\n\\u001b[2J\\u0085\"\n",
 		"a = " + strings.Repeat("[", 70),
 	} {
 		f.Add([]byte(seed))
@@ -81,6 +82,9 @@ func checkDecoded(t *testing.T, s *Settings) {
 	}
 	if s.StopTimeout == 0 {
 		t.Fatalf("stop timeout 0: workers would be killed without the stop signal")
+	}
+	if _, err := checkName(s.Name); err != nil {
+		t.Fatalf("name: %v", err)
 	}
 	if err := supervisor.CheckSendable(s.StopSignal); err != nil {
 		t.Fatalf("stop signal: %v", err)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/slotrun/slotrun/internal/signame"
 	"github.com/slotrun/slotrun/supervisor"
@@ -158,9 +160,20 @@ func parseLogFormat(s string) (string, error) {
 	return "", fmt.Errorf("%q is not a log format (use text or json)", s)
 }
 
+// checkName accepts an instance name: it names the default PID file and
+// slot table, so it must be one file name, and it starts every log line
+// and output prefix, where a control character (a newline, an escape
+// sequence) would forge lines or drive the terminal. %q shows the
+// character in the message.
 func checkName(s string) (string, error) {
-	if s == "" || strings.ContainsAny(s, "/\x00") || s == "." || s == ".." {
-		return "", fmt.Errorf("%q cannot name files (use letters, digits, - and _)", s)
+	const advice = "use letters, digits, - and _"
+	switch {
+	case !utf8.ValidString(s):
+		return "", fmt.Errorf("%q is not UTF-8 text (%s)", s, advice)
+	case strings.ContainsFunc(s, unicode.IsControl):
+		return "", fmt.Errorf("%q contains a control character (%s)", s, advice)
+	case s == "" || strings.Contains(s, "/") || s == "." || s == "..":
+		return "", fmt.Errorf("%q cannot name files (%s)", s, advice)
 	}
 	return s, nil
 }

@@ -34,6 +34,11 @@ func TestBadUsageExitsTwoWithOneLineAndStartsNothing(t *testing.T) {
 		{"action for libc's signal 32", []string{"--signal", "32=stop", "--", w}, []string{"--signal 32=stop", "32 cannot be given an action"}},
 		{"action for libc's signal 33", []string{"--signal", "33=ignore", "--", w}, []string{"--signal 33=ignore", "33 cannot be given an action"}},
 		{"reserved stop signal", []string{"--stop-signal", "SIGURG", "--", w}, []string{"--stop-signal", "URG is reserved"}},
+		// A name goes into file names and every log line.
+		{"name with a newline", []string{"--name", "api\nx", "--", w}, []string{"--name", `"api\nx"`}},
+		{"name with an escape", []string{"--name", "\x1b[2Japi", "--", w}, []string{"--name", `"\x1b[2Japi"`}},
+		{"name with a slash", []string{"--name", "a/b", "--", w}, []string{"--name", `"a/b"`}},
+		{"signal to a name with a newline", []string{"signal", "--name", "api\n", "HUP"}, []string{"--name", `"api\n"`}},
 		{"reserved forward target", []string{"--signal", "HUP=forward:PROF", "--", w}, []string{"--signal HUP=forward:PROF", "PROF is reserved"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,6 +88,8 @@ func TestBadConfigFileExitsTwoAndPointsAtTheMistake(t *testing.T) {
 	}{
 		{"action for URG", "signals {\n  HUP = \"restart\"\n  URG = \"forward\"\n}\n", "3:3", []string{"signals.URG", "cannot be given an action"}},
 		{"reserved stop signal", "stop {\n  signal = \"PROF\"\n}\n", "2:12", []string{"stop.signal", "PROF is reserved"}},
+		{"name with a newline", "name = \"api\\n\"\n", "1:8", []string{"name", `"api\n"`, "control character"}},
+		{"name with a slash", "name = \"../api\"\n", "1:8", []string{"name", `"../api"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

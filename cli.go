@@ -70,7 +70,8 @@ func (c *cli) runSupervisor(args []string) int {
 		JSONFormat: settings.Log.Format == "json",
 		Output:     c.stderr,
 	})
-	code, err := supervisor.Run(settings.Options(logger))
+	settings.Logger = logger
+	code, err := supervisor.Run(settings.Options)
 	if err != nil {
 		return c.fail(code, err)
 	}

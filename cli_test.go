@@ -29,6 +29,7 @@ func TestCLIExitCodesAndMessages(t *testing.T) {
 		{[]string{"signal", "EXPLODE"}, 2, "", `slotrun: signal: unknown signal "EXPLODE" (try TERM, HUP, USR1 or a number)`},
 		{[]string{"signal", "--pidfile=", "HUP"}, 2, "", "slotrun: signal: --pidfile: must not be empty"},
 		{[]string{"signal", "--name", "../x", "HUP"}, 2, "", `slotrun: signal: --name: "../x" cannot name files (use letters, digits, - and _)`},
+		{[]string{"signal", "--name", "api\n", "HUP"}, 2, "", `slotrun: signal: --name: "api\n" contains a control character (use letters, digits, - and _)`},
 		{[]string{"signal", "--bogus", "HUP"}, 2, "", "slotrun: signal: unknown flag: --bogus (usage: slotrun signal [--name NAME | --pidfile PATH] SIGNAL)"},
 		{[]string{"signal", "--pidfile", "/nonexistent/x.pid", "HUP"}, 1, "", "slotrun: not running (no live supervisor holds /nonexistent/x.pid)"},
 		{[]string{"status"}, 2, "", "slotrun: status is not available in this version (it comes with the control socket)"},

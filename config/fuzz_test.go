@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/slotrun/slotrun/supervisor"
 )
 
 // FuzzLoadFile feeds arbitrary bytes to the config decoder as if they were
@@ -25,6 +27,7 @@ func FuzzLoadFile(f *testing.F) {
 		"restart {\n  policy = \"on-failure\"\n  min_uptime = 1\n}\n",
 		"stop { timeout = \"10s\" }\nstop { signal = \"INT\" }\n",
 		"signals {\n  HUP = \"restart\"\n  SIGHUP = \"forward:USR1\"\n  KILL = \"stop\"\n}\n",
+		"signals {\n  URG = \"forward\"\n  SIGPROF = \"forward\"\n  USR1 = \"forward:URG\"\n}\nstop { signal = \"PROF\" }\n",
 		"workers = \"eight\"\nslots = 2.5\nprefix = \"yes\"\n",
 		"log \"x\" { level = \"loud\" }\n",
 		"command = <<EOT\n./api\nEOT\n",
@@ -33,6 +36,7 @@ func FuzzLoadFile(f *testing.F) {
 		"name: api\n",
 		"\xef\xbb\xbfname = \"bom\"\r\n",
 		"\x00\xff\x1b[31m",
+		"name = \"api\\n\\u001b[2J\\u0085\"\n",
 		"a = " + strings.Repeat("[", 70),
 	} {
 		f.Add([]byte(seed))
@@ -68,23 +72,40 @@ func checkDecoded(t *testing.T, s *Settings) {
 	if s.Workers < 1 || s.Workers > maxWorkers || s.Slots < 0 || s.Slots > maxWorkers {
 		t.Fatalf("workers %d, slots %d out of range", s.Workers, s.Slots)
 	}
-	if s.Command != nil && (len(s.Command) == 0 || s.Command[0] == "") {
-		t.Fatalf("command %q has no program", s.Command)
+	if s.Args != nil && (len(s.Args) == 0 || s.Args[0] == "") {
+		t.Fatalf("command %q has no program", s.Args)
 	}
-	for _, d := range []int64{int64(s.Restart.MinUptime), int64(s.Restart.BackoffMin), int64(s.Restart.BackoffMax), int64(s.Restart.Window), int64(s.Stop.Timeout)} {
+	for _, d := range []int64{int64(s.MinUptime), int64(s.BackoffMin), int64(s.BackoffMax), int64(s.RestartWindow), int64(s.StopTimeout)} {
 		if d < 0 {
 			t.Fatalf("negative duration in %+v", s)
 		}
 	}
-	if s.Stop.Timeout == 0 {
+	if s.StopTimeout == 0 {
 		t.Fatalf("stop timeout 0: workers would be killed without the stop signal")
 	}
-	if s.Restart.MaxRestarts < 0 {
-		t.Fatalf("max_restarts %d", s.Restart.MaxRestarts)
+	if _, err := checkName(s.Name); err != nil {
+		t.Fatalf("name: %v", err)
 	}
-	for k, v := range s.Env {
-		if checkEnvKey(k) != nil || strings.ContainsRune(v, 0) {
-			t.Fatalf("env %q = %q", k, v)
+	if err := supervisor.CheckSendable(s.StopSignal); err != nil {
+		t.Fatalf("stop signal: %v", err)
+	}
+	for sig, act := range s.Signals {
+		if err := supervisor.CheckSignal(sig); err != nil {
+			t.Fatalf("signals: %v", err)
 		}
+		if err := supervisor.CheckSendable(act.Signal); act.Signal != 0 && err != nil {
+			t.Fatalf("signals: %s = %s: %v", sig, act, err)
+		}
+	}
+	if s.MaxRestarts < 0 {
+		t.Fatalf("max_restarts %d", s.MaxRestarts)
+	}
+	seen := map[string]bool{}
+	for _, kv := range s.Env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || seen[k] || checkEnvKey(k) != nil || strings.ContainsRune(v, 0) {
+			t.Fatalf("env entry %q in %q", kv, s.Env)
+		}
+		seen[k] = true
 	}
 }

@@ -1,22 +1,19 @@
 // Package config turns slotrun's command line and HCL config file into one
 // validated set of Settings.
 //
-// Precedence is applied in one place (Load): a flag the user typed wins over
-// the file, the file wins over the defaults, key by key. `env` and `signals`
-// merge per entry. Every error wraps ErrUsage (exit 2) or one of the command
-// errors (126, 127) and names the flag, key or value at fault.
+// Every setting is declared once, in the settings table (table.go), which
+// flag registration, --help, the file's decoding, the defaults and the
+// example check all read. Precedence is applied in one place (Load): a flag
+// the user typed wins over the file, the file wins over the defaults, key by
+// key. `env` and `signals` merge per entry. Every error wraps ErrUsage (exit
+// 2) or one of the command errors (126, 127) and names the flag, key or
+// value at fault. docs/config.md explains the design.
 package config
 
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
-	"runtime"
-	"slices"
-	"syscall"
-	"time"
-
-	"github.com/hashicorp/go-hclog"
+	"strings"
 
 	"github.com/slotrun/slotrun/supervisor"
 )
@@ -32,37 +29,18 @@ var (
 	ErrCommandNotExecutable = errors.New("command not executable")
 )
 
-// Settings is everything `slotrun run` needs, resolved and validated.
+// Settings is everything `slotrun run` needs, resolved and validated: the
+// supervisor's Options, and the log settings the CLI itself reads. Holding
+// Options rather than a copy of its fields means a setting the supervisor
+// uses is declared once, in Options, and Load fills it directly.
+//
+// Load sets Options.Path (Args[0] resolved) and every setting; Stdout,
+// Stderr and Logger are left to the caller. Env holds only the user's
+// KEY=VALUE entries, in the order first written; Signals is the whole
+// signal table, the supervisor's defaults with the user's entries merged in.
 type Settings struct {
-	Name      string
-	Command   []string // the worker's argv as typed
-	Path      string   // Command[0] resolved to an executable (set by Load)
-	Workers   int
-	Slots     int    // 0 until resolved: the number of workers
-	PIDFile   string // "" until resolved: .pid/NAME.pid
-	SlotsFile string // "" until resolved: .pid/NAME.slots
-	Prefix    bool
-	Env       map[string]string
-	Restart   RestartSettings
-	Stop      StopSettings
-	Signals   map[syscall.Signal]supervisor.Action // user overrides only
-	Log       LogSettings
-}
-
-// RestartSettings is the `restart {}` block.
-type RestartSettings struct {
-	Policy      supervisor.Policy
-	MinUptime   time.Duration
-	BackoffMin  time.Duration
-	BackoffMax  time.Duration
-	MaxRestarts int
-	Window      time.Duration
-}
-
-// StopSettings is the `stop {}` block.
-type StopSettings struct {
-	Signal  syscall.Signal
-	Timeout time.Duration
+	supervisor.Options
+	Log LogSettings
 }
 
 // LogSettings is the `log {}` block.
@@ -72,23 +50,30 @@ type LogSettings struct {
 }
 
 // Defaults returns the settings used where neither a flag nor the file says
-// otherwise. config.example.hcl shows the same values; a test keeps them equal.
+// otherwise: each setting's default from the table, then the derived ones.
+// config.example.hcl shows the same values; a test keeps them equal.
 func Defaults() Settings {
-	return Settings{
-		Name:    "slotrun",
-		Workers: runtime.GOMAXPROCS(0),
-		Env:     map[string]string{},
-		Restart: RestartSettings{
-			Policy:     supervisor.RestartAlways,
-			MinUptime:  time.Second,
-			BackoffMin: 100 * time.Millisecond,
-			BackoffMax: 30 * time.Second,
-			Window:     60 * time.Second,
-		},
-		Stop:    StopSettings{Signal: syscall.SIGTERM, Timeout: 10 * time.Second},
-		Signals: map[syscall.Signal]supervisor.Action{},
-		Log:     LogSettings{Level: "info", Format: "text"},
+	var s Settings
+	settings := table(&s)
+	for _, e := range settings {
+		if e.kind.reset != nil {
+			e.kind.reset()
+		}
+		if e.def == "" {
+			continue
+		}
+		if err := e.kind.parse(e.def); err != nil {
+			// The table is code, not input; every test that loads settings
+			// runs this line.
+			panic(fmt.Sprintf("config: the default of %s, %q, does not parse: %v", e.key, e.def, err))
+		}
 	}
+	for _, e := range settings {
+		if e.derive != nil {
+			e.derive(&s)
+		}
+	}
+	return s
 }
 
 // sources records where each setting the user gave was written, keyed by
@@ -97,50 +82,44 @@ func Defaults() Settings {
 // (the file), as the value does. A key without an entry has its default.
 type sources map[string]string
 
-// describe names the setting key, whose flag is --flag and current value is
-// value, for an error about how it combines with others.
-func (from sources) describe(key, flag string, value any) string {
+// describe names the setting key, whose current value is value, for an
+// error about how it combines with others.
+func (from sources) describe(key string, value any) string {
 	if where, ok := from[key]; ok {
 		return where
 	}
-	return fmt.Sprintf("--%s %v (the default)", flag, value)
+	return spellFlag(key, fmt.Sprint(value)) + " (the default)"
 }
 
-// resolve fills the values that default to other values, then checks the
-// rules that span several keys. from says where each value came from, so an
-// error names the flags and file lines to change.
+// resolve derives again the defaults that follow from other values, now
+// that those are final, for each setting the user left unset; then it checks
+// the rules that span several keys. from says where each value came from, so
+// an error names the flags and file lines to change.
 func (s *Settings) resolve(from sources) error {
-	if s.Slots == 0 {
-		s.Slots = s.Workers
+	for _, e := range table(s) {
+		if _, set := from[e.key]; e.derive != nil && !set {
+			e.derive(s)
+		}
 	}
-	if s.PIDFile == "" {
-		s.PIDFile = defaultPIDFile(s.Name)
-	}
-	if s.SlotsFile == "" {
-		s.SlotsFile = filepath.Join(".pid", s.Name+".slots")
-	}
-	r := &s.Restart
 	switch {
 	case s.Slots < s.Workers:
 		return usageErrorf("%s is fewer than %s: every worker needs its own id",
-			from.describe("slots", "slots", s.Slots), from.describe("workers", "workers", s.Workers))
-	case r.BackoffMin > r.BackoffMax:
+			from.describe("slots", s.Slots), from.describe("workers", s.Workers))
+	case s.BackoffMin > s.BackoffMax:
 		return usageErrorf("%s must not exceed %s",
-			from.describe("restart.backoff_min", "backoff-min", r.BackoffMin),
-			from.describe("restart.backoff_max", "backoff-max", r.BackoffMax))
-	case r.MaxRestarts > 0 && r.Window <= 0:
+			from.describe("restart.backoff_min", s.BackoffMin),
+			from.describe("restart.backoff_max", s.BackoffMax))
+	case s.MaxRestarts > 0 && s.RestartWindow <= 0:
 		return usageErrorf("%s needs a window to count restarts in, not %s",
-			from.describe("restart.max_restarts", "max-restarts", r.MaxRestarts),
-			from.describe("restart.window", "restart-window", r.Window))
-	case len(s.Command) == 0:
+			from.describe("restart.max_restarts", s.MaxRestarts),
+			from.describe("restart.window", s.RestartWindow))
+	case len(s.Args) == 0:
 		return usageErrorf("no command to run: put it after --, as in `slotrun -n 4 -- ./worker`, or set command in the config file")
-	case s.Command[0] == "":
+	case s.Args[0] == "":
 		return usageErrorf("the command to run is an empty string")
 	}
 	return nil
 }
-
-func defaultPIDFile(name string) string { return filepath.Join(".pid", name+".pid") }
 
 // PIDFile returns the PID file that `slotrun signal` and `status` read: path
 // if given, else the default of the instance called name, as `run` would
@@ -158,38 +137,17 @@ func PIDFile(name, path string, pathGiven bool) (string, error) {
 	return defaultPIDFile(name), nil
 }
 
-// Options converts the settings into what the supervisor runs with.
-func (s *Settings) Options(logger hclog.Logger) supervisor.Options {
-	env := make([]string, 0, len(s.Env))
-	for k, v := range s.Env {
-		env = append(env, k+"="+v)
+// setEnv sets key to value in env, a list of KEY=VALUE: an earlier entry
+// of key is replaced where it stands, so a flag overrides the file's value
+// and the order stays the one first written.
+func setEnv(env []string, key, value string) []string {
+	for i, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k == key {
+			env[i] = key + "=" + value
+			return env
+		}
 	}
-	slices.Sort(env)
-	signals := supervisor.DefaultActions()
-	for sig, act := range s.Signals {
-		signals[sig] = act
-	}
-	return supervisor.Options{
-		Name:          s.Name,
-		Path:          s.Path,
-		Args:          s.Command,
-		Env:           env,
-		Workers:       s.Workers,
-		Slots:         s.Slots,
-		PIDFile:       s.PIDFile,
-		SlotsFile:     s.SlotsFile,
-		Restart:       s.Restart.Policy,
-		MinUptime:     s.Restart.MinUptime,
-		BackoffMin:    s.Restart.BackoffMin,
-		BackoffMax:    s.Restart.BackoffMax,
-		MaxRestarts:   s.Restart.MaxRestarts,
-		RestartWindow: s.Restart.Window,
-		StopSignal:    s.Stop.Signal,
-		StopTimeout:   s.Stop.Timeout,
-		Signals:       signals,
-		Prefix:        s.Prefix,
-		Logger:        logger,
-	}
+	return append(env, key+"="+value)
 }
 
 // usageError is a mistake in what the user typed or wrote in the file. Its

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/slotrun/slotrun/internal/signame"
 	"github.com/slotrun/slotrun/supervisor"
@@ -21,14 +23,6 @@ import (
 // would exhaust memory or the slot table's limit.
 const maxWorkers = 65536
 
-func parseCount(s string) (int, error) {
-	n, err := parseInt(s)
-	if err != nil {
-		return 0, err
-	}
-	return checkCount(n)
-}
-
 func checkCount(n int) (int, error) {
 	if n < 1 {
 		return 0, fmt.Errorf("must be at least 1, not %d", n)
@@ -37,14 +31,6 @@ func checkCount(n int) (int, error) {
 		return 0, fmt.Errorf("must be at most %d, not %d", maxWorkers, n)
 	}
 	return n, nil
-}
-
-func parseLimit(s string) (int, error) {
-	n, err := parseInt(s)
-	if err != nil {
-		return 0, err
-	}
-	return checkLimit(n)
 }
 
 func checkLimit(n int) (int, error) {
@@ -106,13 +92,25 @@ func isDecimal(s string) bool {
 }
 
 // checkStopTimeout refuses 0, which would SIGKILL every worker without
-// sending the stop signal first. killHint says how to ask for exactly that
+// sending the stop signal first. The hint says how to ask for exactly that
 // where the user is writing (a flag or the file).
-func checkStopTimeout(d time.Duration, killHint string) error {
+func checkStopTimeout(d time.Duration, spell speller) error {
 	if d == 0 {
-		return fmt.Errorf("must be more than 0 (for no grace period, use %s)", killHint)
+		return fmt.Errorf("must be more than 0 (for no grace period, use %s)", spell("stop.signal", "KILL"))
 	}
 	return nil
+}
+
+// parseStopSignal reads the stop signal: any signal a worker can be sent.
+func parseStopSignal(s string) (syscall.Signal, error) {
+	sig, err := signame.Parse(s)
+	if err == nil {
+		err = supervisor.CheckSendable(sig)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return sig, nil
 }
 
 // parseSignalAction reads one SIG=ACTION entry.
@@ -162,9 +160,20 @@ func parseLogFormat(s string) (string, error) {
 	return "", fmt.Errorf("%q is not a log format (use text or json)", s)
 }
 
+// checkName accepts an instance name: it names the default PID file and
+// slot table, so it must be one file name, and it starts every log line
+// and output prefix, where a control character (a newline, an escape
+// sequence) would forge lines or drive the terminal. %q shows the
+// character in the message.
 func checkName(s string) (string, error) {
-	if s == "" || strings.ContainsAny(s, "/\x00") || s == "." || s == ".." {
-		return "", fmt.Errorf("%q cannot name files (use letters, digits, - and _)", s)
+	const advice = "use letters, digits, - and _"
+	switch {
+	case !utf8.ValidString(s):
+		return "", fmt.Errorf("%q is not UTF-8 text (%s)", s, advice)
+	case strings.ContainsFunc(s, unicode.IsControl):
+		return "", fmt.Errorf("%q contains a control character (%s)", s, advice)
+	case s == "" || strings.Contains(s, "/") || s == "." || s == "..":
+		return "", fmt.Errorf("%q cannot name files (%s)", s, advice)
 	}
 	return s, nil
 }

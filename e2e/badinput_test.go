@@ -26,6 +26,20 @@ func TestBadUsageExitsTwoWithOneLineAndStartsNothing(t *testing.T) {
 		{"unknown stop signal", []string{"--stop-signal", "NOPE", "--", w}, []string{"--stop-signal", "NOPE"}},
 		{"no command", []string{"-n", "2"}, []string{"command"}},
 		{"missing config file", []string{"-c", "/nonexistent.hcl", "--", w}, []string{"/nonexistent.hcl"}},
+		// The Go runtime preempts goroutines with URG and keeps PROF for its
+		// profiler; libc keeps 32 and 33. An action on one would fire all the
+		// time, or never; as a stop signal a worker's runtime would take it.
+		{"action for URG", []string{"--signal", "URG=forward", "--", w}, []string{"--signal URG=forward", "URG cannot be given an action"}},
+		{"action for PROF", []string{"--signal", "PROF=forward", "--", w}, []string{"--signal PROF=forward", "PROF cannot be given an action"}},
+		{"action for libc's signal 32", []string{"--signal", "32=stop", "--", w}, []string{"--signal 32=stop", "32 cannot be given an action"}},
+		{"action for libc's signal 33", []string{"--signal", "33=ignore", "--", w}, []string{"--signal 33=ignore", "33 cannot be given an action"}},
+		{"reserved stop signal", []string{"--stop-signal", "SIGURG", "--", w}, []string{"--stop-signal", "URG is reserved"}},
+		// A name goes into file names and every log line.
+		{"name with a newline", []string{"--name", "api\nx", "--", w}, []string{"--name", `"api\nx"`}},
+		{"name with an escape", []string{"--name", "\x1b[2Japi", "--", w}, []string{"--name", `"\x1b[2Japi"`}},
+		{"name with a slash", []string{"--name", "a/b", "--", w}, []string{"--name", `"a/b"`}},
+		{"signal to a name with a newline", []string{"signal", "--name", "api\n", "HUP"}, []string{"--name", `"api\n"`}},
+		{"reserved forward target", []string{"--signal", "HUP=forward:PROF", "--", w}, []string{"--signal HUP=forward:PROF", "PROF is reserved"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -63,10 +77,70 @@ func TestUnrunnableCommandExitsLikeAShell(t *testing.T) {
 	}
 }
 
+// TestBadConfigFileExitsTwoAndPointsAtTheMistake: the first line of the
+// error names the file, line and column, and what is wrong there.
+func TestBadConfigFileExitsTwoAndPointsAtTheMistake(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, file string
+		at         string   // line:column of the mistake
+		names      []string // what the first line must name
+	}{
+		{"action for URG", "signals {\n  HUP = \"restart\"\n  URG = \"forward\"\n}\n", "3:3", []string{"signals.URG", "cannot be given an action"}},
+		{"reserved stop signal", "stop {\n  signal = \"PROF\"\n}\n", "2:12", []string{"stop.signal", "PROF is reserved"}},
+		{"name with a newline", "name = \"api\\n\"\n", "1:8", []string{"name", `"api\n"`, "control character"}},
+		{"name with a slash", "name = \"../api\"\n", "1:8", []string{"name", `"../api"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			// Not in slotrun's directory, which must stay empty.
+			path := filepath.Join(t.TempDir(), "app.hcl")
+			if err := os.WriteFile(path, []byte(tc.file), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			checkFileRefusal(t, path+":"+tc.at, tc.names, "-c", path, "--", workerBin)
+		})
+	}
+}
+
 // checkRefusal runs slotrun with args in a fresh directory and checks that
 // it refuses at once: exit code code, one line on stderr that names each of
 // names, nothing on stdout, no file made.
 func checkRefusal(t *testing.T, code int, names []string, args ...string) {
+	t.Helper()
+	stderr := refusal(t, code, args...)
+	if lines := strings.Split(stderr, "\n"); len(lines) != 1 || !strings.HasPrefix(stderr, "slotrun: ") {
+		t.Errorf("stderr is %q; want exactly one line starting `slotrun: `", stderr)
+	}
+	checkNames(t, stderr, names)
+}
+
+// checkFileRefusal is checkRefusal for a mistake in a config file: exit 2,
+// and a first line that starts with at, the file:line:column of the
+// mistake, and names each of names; the lines of the file follow it.
+func checkFileRefusal(t *testing.T, at string, names []string, args ...string) {
+	t.Helper()
+	stderr := refusal(t, 2, args...)
+	first, _, _ := strings.Cut(stderr, "\n")
+	if !strings.HasPrefix(first, "slotrun: "+at+": ") {
+		t.Errorf("stderr begins %q; want `slotrun: %s: `", first, at)
+	}
+	checkNames(t, first, names)
+}
+
+func checkNames(t *testing.T, text string, names []string) {
+	t.Helper()
+	for _, name := range names {
+		if !strings.Contains(text, name) {
+			t.Errorf("stderr %q does not name %q", text, name)
+		}
+	}
+}
+
+// refusal runs slotrun with args in a fresh directory, checks that it
+// refused at once with exit code code, without a Go stack trace, without
+// writing to stdout or making a file, and returns its stderr.
+func refusal(t *testing.T, code int, args ...string) (stderr string) {
 	t.Helper()
 	dir := t.TempDir()
 	began := time.Now()
@@ -76,14 +150,6 @@ func checkRefusal(t *testing.T, code int, names []string, args ...string) {
 	}
 	if got != code {
 		t.Errorf("exit code %d; want %d", got, code)
-	}
-	if lines := strings.Split(stderr, "\n"); len(lines) != 1 || !strings.HasPrefix(stderr, "slotrun: ") {
-		t.Errorf("stderr is %q; want exactly one line starting `slotrun: `", stderr)
-	}
-	for _, name := range names {
-		if !strings.Contains(stderr, name) {
-			t.Errorf("stderr %q does not name %q", stderr, name)
-		}
 	}
 	for _, word := range []string{"goroutine", "panic"} {
 		if strings.Contains(stderr, word) {
@@ -100,4 +166,5 @@ func checkRefusal(t *testing.T, code int, names []string, args ...string) {
 		}
 		t.Errorf("slotrun left %v in its directory; want nothing (no .pid)", left)
 	}
+	return stderr
 }

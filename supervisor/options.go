@@ -114,6 +114,9 @@ func ParseAction(s string) (Action, error) {
 	if strings.HasPrefix(word, "forward:") {
 		target := strings.TrimSpace(s)[len("forward:"):]
 		sig, err := signame.Parse(target)
+		if err == nil {
+			err = CheckSendable(sig)
+		}
 		if err != nil {
 			return Action{}, fmt.Errorf("action %q: %w", s, err)
 		}
@@ -127,18 +130,50 @@ func ParseAction(s string) (Action, error) {
 	return Action{}, fmt.Errorf("%q is not an action (use forward, forward:SIG, stop, restart, scale-up, scale-down or ignore)", s)
 }
 
-// ErrUncatchable is returned by CheckSignal for signals the supervisor cannot
-// or must not take over.
-var ErrUncatchable = errors.New("cannot be given an action")
+var (
+	// ErrUncatchable is returned by CheckSignal for signals the supervisor
+	// cannot or must not take over.
+	ErrUncatchable = errors.New("cannot be given an action")
+	// ErrReserved is returned by CheckSendable for the signals the Go
+	// runtime and the C library keep for themselves.
+	ErrReserved = errors.New("is reserved")
+)
+
+// reservedSignals are kept by the Go runtime and the C library, in slotrun
+// and in most workers, and say why. Caught by slotrun, URG would fire its
+// action all the time (every goroutine preemption) and PROF never (the
+// runtime drops it when it is not profiling); 32 and 33 are glibc's
+// SIGCANCEL and SIGSETXID. Sent to a worker, each reaches its runtime or
+// libc rather than its code: a stop by one of them always ends in SIGKILL.
+var reservedSignals = map[syscall.Signal]string{
+	syscall.SIGURG:  "the Go runtime sends it to its own threads to preempt them",
+	syscall.SIGPROF: "the Go runtime takes it for its profiler and never passes it on",
+	32:              "the C library keeps it for its threads (real-time signals for programs start at RTMIN, 34)",
+	33:              "the C library keeps it for its threads (real-time signals for programs start at RTMIN, 34)",
+}
 
 // CheckSignal reports whether sig may be given an action: KILL and STOP
-// cannot be caught, and CHLD drives reaping.
+// cannot be caught, CHLD drives reaping, and the reserved signals belong to
+// the Go runtime and the C library.
 func CheckSignal(sig syscall.Signal) error {
 	switch sig {
 	case syscall.SIGKILL, syscall.SIGSTOP:
 		return fmt.Errorf("%s %w: the kernel does not let a process catch it", signame.Name(sig), ErrUncatchable)
 	case syscall.SIGCHLD:
 		return fmt.Errorf("%s %w: slotrun reaps workers with it", signame.Name(sig), ErrUncatchable)
+	}
+	if why, ok := reservedSignals[sig]; ok {
+		return fmt.Errorf("%s %w: %s", signame.Name(sig), ErrUncatchable, why)
+	}
+	return nil
+}
+
+// CheckSendable reports whether sig may be sent to workers, as the stop
+// signal or by forward:SIG. Any signal may, KILL included (a stop without
+// grace period), but the reserved ones.
+func CheckSendable(sig syscall.Signal) error {
+	if why, ok := reservedSignals[sig]; ok {
+		return fmt.Errorf("%s %w: %s", signame.Name(sig), ErrReserved, why)
 	}
 	return nil
 }

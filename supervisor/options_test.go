@@ -2,6 +2,7 @@ package supervisor_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -56,15 +57,39 @@ func TestParsePolicy(t *testing.T) {
 	}
 }
 
+// reserved are the signals the Go runtime (URG, PROF) and the C library
+// (32, 33) keep for themselves.
+var reserved = []syscall.Signal{syscall.SIGURG, syscall.SIGPROF, 32, 33}
+
 func TestCheckSignal(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGSTOP, syscall.SIGCHLD} {
+	refused := append([]syscall.Signal{syscall.SIGKILL, syscall.SIGSTOP, syscall.SIGCHLD}, reserved...)
+	for _, sig := range refused {
 		if err := supervisor.CheckSignal(sig); !errors.Is(err, supervisor.ErrUncatchable) {
 			t.Errorf("CheckSignal(%v) = %v; want ErrUncatchable", sig, err)
 		}
 	}
-	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGUSR1} {
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGWINCH, 34, 64} {
 		if err := supervisor.CheckSignal(sig); err != nil {
 			t.Errorf("CheckSignal(%v) = %v", sig, err)
+		}
+	}
+}
+
+// TestCheckSendable: a worker's Go runtime or C library would take a
+// reserved signal as its own, so none can be the stop signal or a forward
+// target; KILL can (a stop without grace period).
+func TestCheckSendable(t *testing.T) {
+	for _, sig := range reserved {
+		if err := supervisor.CheckSendable(sig); !errors.Is(err, supervisor.ErrReserved) {
+			t.Errorf("CheckSendable(%v) = %v; want ErrReserved", sig, err)
+		}
+		if act, err := supervisor.ParseAction("forward:" + strconv.Itoa(int(sig))); !errors.Is(err, supervisor.ErrReserved) {
+			t.Errorf("ParseAction(forward:%d) = %v, %v; want ErrReserved", int(sig), act, err)
+		}
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL, syscall.SIGWINCH, syscall.SIGQUIT, 34} {
+		if err := supervisor.CheckSendable(sig); err != nil {
+			t.Errorf("CheckSendable(%v) = %v", sig, err)
 		}
 	}
 }

@@ -73,6 +73,10 @@ signals {
   TTIN = "scale-up"
   # One fewer worker, down to 1.
   TTOU = "scale-down"
+  # Ctrl-Z: sent on to every worker's process group, then slotrun stops too.
+  TSTP = "forward"
+  # Sent on to every worker's process group (fg, bg after a Ctrl-Z).
+  CONT = "forward"
 }
 
 log {

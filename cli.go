@@ -15,7 +15,7 @@ import (
 	"github.com/slotrun/slotrun/supervisor"
 )
 
-// Exit codes of slotrun itself (DESIGN.md section 2).
+// Exit codes of slotrun itself (README.md, "Exit codes"; docs/architecture.md, "Start and exit").
 const (
 	exitOK            = 0
 	exitFailure       = 1

@@ -1,5 +1,5 @@
 // Command slotrun supervises N copies of a worker program, each with its own
-// slot id, and keeps them running. See README.md and DESIGN.md.
+// slot id, and keeps them running. See README.md and docs/architecture.md.
 package main
 
 import (

@@ -10,7 +10,7 @@ import (
 )
 
 // The crash storm ends with a look at slotrun's slot table, read straight
-// from the file (DESIGN.md 6.2) rather than through the slots package, so
+// from the file (docs/slots.md) rather than through the slots package, so
 // the check is as black-box as the rest of the bench:
 //
 //	offset 0   "SLOTRUN1", version uint32, count uint32, 48 reserved bytes

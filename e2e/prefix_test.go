@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// maxPiece is the most content one prefixed line carries (DESIGN.md 4.6).
+// maxPiece is the most content one prefixed line carries (docs/output.md).
 const maxPiece = 64 << 10
 
 func TestPrefixKeepsLinesOfManyWorkersWhole(t *testing.T) {

@@ -116,7 +116,7 @@ func TestSignalStopActionStopsGracefully(t *testing.T) {
 // A worker may start something while it handles the stop signal, as a shell
 // trap running a cleanup command does. That process was born after the
 // group got the signal. When the worker exits, what is left of its group
-// gets the stop signal (DESIGN.md 4.3), so the stop of processes that all
+// gets the stop signal (docs/states.md, "Restart, backoff, give-up"), so the stop of processes that all
 // obey TERM ends at once with 0, not with a SIGKILL after the timeout and 1.
 func TestStopSignalReachesWhatAWorkerStartsWhileStopping(t *testing.T) {
 	t.Parallel()

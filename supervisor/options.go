@@ -178,7 +178,7 @@ func CheckSendable(sig syscall.Signal) error {
 	return nil
 }
 
-// DefaultActions returns the signal table of DESIGN.md 4.5.
+// DefaultActions returns the default signal table (README.md, "Signals").
 func DefaultActions() map[syscall.Signal]Action {
 	return map[syscall.Signal]Action{
 		syscall.SIGTERM:  {Kind: ActStop},

@@ -1,15 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"runtime/debug"
+	"syscall"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/pflag"
 
 	"github.com/slotrun/slotrun/config"
+	"github.com/slotrun/slotrun/internal/logwriter"
 	"github.com/slotrun/slotrun/internal/signame"
 	"github.com/slotrun/slotrun/pidfile"
 	"github.com/slotrun/slotrun/supervisor"
@@ -64,18 +69,52 @@ func (c *cli) runSupervisor(args []string) int {
 	case err != nil:
 		return c.fail(exitUsage, err)
 	}
-	logger := hclog.New(&hclog.LoggerOptions{
-		Name:       settings.Name,
-		Level:      hclog.LevelFromString(settings.Log.Level),
-		JSONFormat: settings.Log.Format == "json",
-		Output:     c.stderr,
-	})
+	logger, logs := c.newLogger(settings)
 	settings.Logger = logger
 	code, err := supervisor.Run(settings.Options)
 	if err != nil {
-		return c.fail(code, err)
+		// Behind the log lines it follows, and bounded like them.
+		fmt.Fprintf(logs, "slotrun: %v\n", err)
 	}
+	// What is still buffered gets as long as the workers did to stop: a
+	// reader that never reads must not keep slotrun from exiting.
+	logs.Close(settings.StopTimeout)
 	return code
+}
+
+// newLogger makes the supervisor's logger. Its lines reach stderr through
+// a bounded buffer, so that a stderr nobody reads (a full pipe, a stopped
+// terminal) never holds up the supervisor; when the buffer is full, lines
+// are dropped and, once stderr moves again, counted in one line.
+func (c *cli) newLogger(settings *config.Settings) (hclog.Logger, *logwriter.Writer) {
+	// A write to a stderr whose reader is gone (`slotrun … 2>&1 | head`)
+	// must fail, not kill slotrun by SIGPIPE. The supervisor catches
+	// SIGPIPE while it runs; this keeps it caught while the last lines are
+	// written after it returns. Caught, not ignored: an ignored signal
+	// would stay ignored in the workers.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	opts := hclog.LoggerOptions{
+		Name:       settings.Name,
+		Level:      hclog.LevelFromString(settings.Log.Level),
+		JSONFormat: settings.Log.Format == "json",
+	}
+	logs := logwriter.New(c.stderr, logwriter.DefaultLimit, dropReport(opts))
+	opts.Output = logs
+	return hclog.New(&opts), logs
+}
+
+// dropReport formats the `N log lines dropped` line as the supervisor's
+// logger would (format, name, level filter), with a logger of its own: the
+// log buffer asks for it while the supervisor's logger may be writing.
+func dropReport(opts hclog.LoggerOptions) func(int) []byte {
+	var buf bytes.Buffer
+	opts.Output = &buf
+	logger := hclog.New(&opts)
+	return func(n int) []byte {
+		buf.Reset()
+		logger.Warn(fmt.Sprintf("%d log lines dropped", n))
+		return bytes.Clone(buf.Bytes())
+	}
 }
 
 // signal implements `slotrun signal [--name N | --pidfile P] SIGNAL`.

@@ -3,9 +3,18 @@
 package main
 
 import (
+	"fmt"
 	"os"
+
+	"github.com/slotrun/slotrun/internal/sigstate"
 )
 
 func main() {
+	// Before anything else: workers get the signal state slotrun has, and
+	// a parent may have blocked or ignored signals (DESIGN.md section 3).
+	// With signals blocked this execs slotrun again, with the same PID.
+	if err := sigstate.Clean(); err != nil {
+		fmt.Fprintf(os.Stderr, "slotrun: warning: %v; workers may start with signals blocked or ignored\n", err)
+	}
 	os.Exit(newCLI(os.Stdout, os.Stderr).run(os.Args[1:]))
 }

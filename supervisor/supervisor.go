@@ -278,7 +278,7 @@ func (s *supervisor) finish() int {
 	s.releaseAll()
 	s.table.Close()
 	if s.out != nil {
-		s.out.wait()
+		s.out.drain(s.opts.StopTimeout, s.log)
 	}
 	if err := s.pidfile.Remove(); err != nil {
 		s.log.Warn("cannot remove the pid file", "path", s.opts.PIDFile, "error", err)

@@ -1,0 +1,143 @@
+// Package logwriter puts a bounded buffer between a logger and the stream
+// its lines go to, so that logging never waits for a reader.
+//
+// A supervisor logs from the goroutine that reaps and restarts its workers.
+// Written straight to stderr, one line to a pipe nobody drains blocks that
+// goroutine for good: no worker is reaped, restarted or stopped any more. A
+// Writer takes each line into memory and returns at once; a goroutine of its
+// own writes the lines out, whole and in order. When the buffer is full, the
+// oldest lines waiting in it are dropped and counted: the newest say what
+// the supervisor is doing now, and how a stop ended. Once the stream moves
+// again the count goes out as one line of its own, where the lines are
+// missing.
+//
+// Idle, a Writer does nothing: its goroutine sleeps until a line comes.
+package logwriter
+
+import (
+	"bytes"
+	"io"
+	"sync"
+	"time"
+)
+
+// DefaultLimit is a buffer size that rides out a burst of some thousand log
+// lines while a reader is slow, and costs nothing while it is not.
+const DefaultLimit = 256 << 10
+
+// Writer is an io.Writer for a logger that writes each line with one Write
+// (hclog does). Its zero value is not usable; make one with New.
+type Writer struct {
+	out    io.Writer
+	limit  int
+	report func(dropped int) []byte
+
+	mu      sync.Mutex
+	wake    sync.Cond // a line was queued, or Close was called
+	queue   [][]byte  // lines not yet written, oldest first
+	queued  int       // their bytes, and those of the line being written
+	dropped int       // lines dropped before the first queued, not reported yet
+	closed  bool
+	done    chan struct{} // closed once the queue is written out after Close
+}
+
+// New starts a Writer that holds at most limit bytes of lines for out.
+// report formats the line that says how many lines were dropped; it is
+// called from the Writer's goroutine, one call at a time, and may return
+// nil to say nothing (a logger whose level filters warnings out).
+func New(out io.Writer, limit int, report func(dropped int) []byte) *Writer {
+	w := &Writer{out: out, limit: limit, report: report, done: make(chan struct{})}
+	w.wake.L = &w.mu
+	go w.run()
+	return w
+}
+
+// Write queues a copy of p to be written whole, and never blocks on the
+// stream. When the buffer has no room for p, the oldest queued lines make
+// room, or p itself is dropped if it alone is larger than the buffer. It
+// always reports success: a logger has nothing better to do with an error,
+// and hclog would write one more line about it.
+func (w *Writer) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		// After Close nothing is waited for: the line is lost, as it
+		// would be if the process had already exited.
+		return len(p), nil
+	}
+	for w.queued+len(p) > w.limit && len(w.queue) > 0 {
+		w.dropped += lines(w.queue[0])
+		w.queued -= len(w.queue[0])
+		w.queue[0] = nil
+		w.queue = w.queue[1:]
+	}
+	if w.queued+len(p) > w.limit {
+		w.dropped += lines(p) // larger than what the line being written leaves
+	} else {
+		w.queue = append(w.queue, bytes.Clone(p))
+		w.queued += len(p)
+	}
+	w.wake.Signal()
+	return len(p), nil
+}
+
+// lines counts the lines of one write: usually one, more for a value that
+// spans lines.
+func lines(p []byte) int { return max(1, bytes.Count(p, []byte{'\n'})) }
+
+// Close stops taking lines and waits until those queued are written, for
+// at most wait: a reader that never reads must not keep the process from
+// exiting. It reports whether every queued line was written.
+func (w *Writer) Close(wait time.Duration) bool {
+	w.mu.Lock()
+	w.closed = true
+	w.wake.Signal()
+	w.mu.Unlock()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-w.done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// run writes the queue out, one line per Write, so that another writer of
+// the same stream (worker output relayed to stderr) cannot land inside a
+// line: a pipe takes a write of up to 4 KiB in one piece. Lines dropped
+// while one was being written are reported before the next: that is where
+// they are missing.
+func (w *Writer) run() {
+	defer close(w.done)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for {
+		for len(w.queue) == 0 && w.dropped == 0 && !w.closed {
+			w.wake.Wait()
+		}
+		if w.dropped > 0 {
+			n := w.dropped
+			w.dropped = 0
+			w.mu.Unlock()
+			if msg := w.report(n); len(msg) > 0 {
+				w.out.Write(msg)
+			}
+			w.mu.Lock()
+			continue
+		}
+		if len(w.queue) == 0 {
+			return // closed, and everything written
+		}
+		line := w.queue[0]
+		w.queue[0] = nil
+		w.queue = w.queue[1:]
+		w.mu.Unlock()
+		w.out.Write(line)
+		w.mu.Lock()
+		w.queued -= len(line)
+	}
+}

@@ -131,7 +131,7 @@ func TestMaxRestartsGivesUp(t *testing.T) {
 			h.proc(1).stubborn = true
 			for range 3 {
 				h.exit(0, tt.exit)
-				h.wantStates("starting starting")
+				h.wantStates("ready ready") // min_uptime 0: ready at once
 			}
 			h.exit(0, tt.exit)
 			h.wantLog("giving up", "max_restarts=3")
@@ -151,7 +151,7 @@ func TestMaxRestartsGivesUp(t *testing.T) {
 		h.advance(10 * time.Second) // both restarts leave the window
 		h.exit(0, code(1))
 		h.exit(0, code(1))
-		h.wantStates("starting")
+		h.wantStates("ready")
 		h.exit(0, code(1))
 		h.wantExit(1)
 	})

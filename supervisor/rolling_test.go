@@ -122,3 +122,20 @@ func TestScaleDownWinsOverRollingRestart(t *testing.T) {
 	h.exit(1, code(0))
 	h.wantStates("ready idle")
 }
+
+// With min_uptime 0 a new worker is ready as it starts: the rolling
+// restart goes through every slot at once, still one after another.
+func TestRollingRestartWithoutMinUptime(t *testing.T) {
+	opts := rollingOptions(3)
+	opts.MinUptime = 0
+	h := start(t, opts)
+	old := []int{h.pid(0), h.pid(1), h.pid(2)}
+	h.signal(syscall.SIGHUP)
+	h.wantStates("ready ready ready")
+	h.wantLog("rolling restart done")
+	for i := range 3 {
+		if h.pid(i) == old[i] {
+			t.Fatalf("slot %d kept its worker", i)
+		}
+	}
+}

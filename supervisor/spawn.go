@@ -118,7 +118,11 @@ func (s *supervisor) startWorker(sl *slot) error {
 	sl.killAt = time.Time{}
 	s.byPID[pid] = sl
 	sl.log.Info("worker started", "pid", pid)
-	s.arm(sl, &sl.timer, s.opts.MinUptime, timerReady)
+	if s.opts.MinUptime > 0 {
+		s.arm(sl, &sl.timer, s.opts.MinUptime, timerReady)
+	} else {
+		s.becameReady(sl) // no timer, goroutine and loop round per start for nothing
+	}
 	return nil
 }
 

@@ -404,6 +404,8 @@ func TestHelp(t *testing.T) {
       --env KEY=VALUE             set KEY=VALUE in every worker's environment; repeatable
       --log-level LEVEL           log at LEVEL or above: trace, debug, info, warn or error (default info)
       --log-format FORMAT         write logs in FORMAT: text or json (default text)
+      --ordinal K                 be copy K of the replicas: worker ids start at K*M; auto: K from a host name ending in -K (default 0)
+      --replicas R                share the id space among R copies of slotrun; COMET_PROCESS_COUNT=R*M (default 1)
   -h, --help                      show this help
 `
 	_, table, ok := strings.Cut(out.String(), "\n\nFlags of run:\n")

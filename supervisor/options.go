@@ -28,7 +28,8 @@ type Options struct {
 
 	// Ordinal and Replicas make ids unique across Replicas copies of
 	// slotrun, each with its own slot table: slot k of copy Ordinal is
-	// worker id Ordinal·Slots + k, of Replicas·Slots (see ID, IDCount).
+	// worker id Ordinal·Slots + k, of Replicas·Slots (see ID, IDCount, and
+	// docs/replicas.md).
 	Ordinal  int // 0..Replicas-1
 	Replicas int // at least 1
 

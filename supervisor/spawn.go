@@ -21,7 +21,10 @@ func workerEnv(inherited, extra []string, count int) []string {
 	drop := func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", slots.EnvProcessID, slots.EnvProcessCount, slots.EnvSlot:
+		case "NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", slots.EnvProcessID, slots.EnvProcessCount:
+			return true
+		}
+		if k == slots.EnvSlot {
 			return true
 		}
 		for _, e := range extra {

@@ -391,6 +391,8 @@ func TestHelp(t *testing.T) {
       --pidfile PATH              write the supervisor's PID file at PATH (default .pid/NAME.pid)
       --slots-file PATH           keep the slot table at PATH; share it to share ids (default .pid/NAME.slots)
       --slots M                   hand out ids 0 to M-1, M >= N; COMET_PROCESS_COUNT=M (default N)
+      --ordinal K                 be copy K of the replicas: worker ids start at K*M; auto: K from a host name ending in -K (default 0)
+      --replicas R                share the id space among R copies of slotrun; COMET_PROCESS_COUNT=R*M (default 1)
       --restart POLICY            restart workers per POLICY: always, on-failure or never (default always)
       --min-uptime DURATION       restart at once a worker that ran DURATION or longer (default 1s)
       --backoff-min DURATION      wait DURATION after a quick failure, doubling each time (default 100ms)
@@ -404,8 +406,6 @@ func TestHelp(t *testing.T) {
       --env KEY=VALUE             set KEY=VALUE in every worker's environment; repeatable
       --log-level LEVEL           log at LEVEL or above: trace, debug, info, warn or error (default info)
       --log-format FORMAT         write logs in FORMAT: text or json (default text)
-      --ordinal K                 be copy K of the replicas: worker ids start at K*M; auto: K from a host name ending in -K (default 0)
-      --replicas R                share the id space among R copies of slotrun; COMET_PROCESS_COUNT=R*M (default 1)
   -h, --help                      show this help
 `
 	_, table, ok := strings.Cut(out.String(), "\n\nFlags of run:\n")

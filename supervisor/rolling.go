@@ -55,7 +55,7 @@ func (s *supervisor) rollNext() {
 // become ready would only be followed by more of the same. The slot itself
 // goes on under the restart policy.
 func (s *supervisor) rollHalt(sl *slot, why string) {
-	s.log.Warn("rolling restart halted: "+why, "slot", sl.id, "id", s.opts.ID(sl.id), "min_uptime", s.opts.MinUptime.String(),
+	s.log.Warn("rolling restart halted: "+why, "slot", sl.id, "min_uptime", s.opts.MinUptime.String(),
 		"not_restarted", len(s.rolling.queue))
 	s.rolling = nil
 }

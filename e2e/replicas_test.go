@@ -63,6 +63,30 @@ func TestOrdinalAndReplicasGiveGlobalIDs(t *testing.T) {
 	}
 }
 
+// Three copies, as three pods would run them, each with its own directory
+// and slot table: together their workers hold every id 0..11 once, and
+// each is told the count 12.
+func TestReplicasTogetherCoverTheIDSpaceOnce(t *testing.T) {
+	t.Parallel()
+	seen := map[int]int{} // id -> pid
+	for k := range 3 {
+		p := start(t, "--ordinal", fmt.Sprint(k), "--replicas", "3", "-n", "4", "--", workerBin)
+		for id, pid := range p.waitReady(0, 4*k, 4*k+1, 4*k+2, 4*k+3) {
+			if other, dup := seen[id]; dup {
+				t.Errorf("id %d held by pid %d and pid %d", id, other, pid)
+			}
+			seen[id] = pid
+			if f := p.waitStdout(fmt.Sprintf(`^ready id=%d `, id)); f["count"] != "12" {
+				t.Errorf("id %d: COMET_PROCESS_COUNT=%s; want 12", id, f["count"])
+			}
+		}
+		openTable(t, p.dir, 4) // each copy's table has its own 4 slots
+	}
+	if len(seen) != 12 {
+		t.Errorf("%d distinct ids; want 12", len(seen))
+	}
+}
+
 // onHost returns argv that runs slotrun with args in a UTS namespace of
 // its own whose host name is host, as a StatefulSet pod's is. The test is
 // skipped where such a namespace cannot be made.

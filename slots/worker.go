@@ -15,10 +15,6 @@ import (
 const (
 	EnvProcessID    = "COMET_PROCESS_ID"
 	EnvProcessCount = "COMET_PROCESS_COUNT"
-	// EnvSlot is the worker's slot in its supervisor's own table. It is
-	// the id itself unless ids span several supervisors, each with a table
-	// of its own (slotrun --ordinal K --replicas R: id = K·slots + slot).
-	EnvSlot = "SLOTRUN_SLOT"
 )
 
 // FromEnv returns the id and id count that a supervisor put in
@@ -110,22 +106,10 @@ func GetProcessID(path string) (int, error) {
 // assignedSlot returns the slot a supervisor gave this process, and the id
 // it told it (COMET_PROCESS_ID), if the slot is in t: held by this process,
 // or still by the supervisor (our parent), which hands it over just after
-// the fork — a worker that asks at once may be quicker than that. The slot
-// is SLOTRUN_SLOT where set, else the id.
+// the fork — a worker that asks at once may be quicker than that.
 func assignedSlot(t *Table, me uint64) (slot, id int, ok bool) {
-	id, _, ok = FromEnv()
-	if !ok {
-		return -1, -1, false
-	}
-	slot = id
-	if s, set := os.LookupEnv(EnvSlot); set {
-		if n, err := strconv.Atoi(s); err == nil && n <= id {
-			slot = n
-		} else {
-			return -1, -1, false
-		}
-	}
-	if slot < 0 || slot >= t.Size() {
+	slot, id, ok = assignedFromEnv()
+	if !ok || slot >= t.Size() {
 		return -1, -1, false
 	}
 	switch holder := t.slots[slot].Load(); {

@@ -19,10 +19,11 @@ const (
 
 // FromEnv returns the id and id count that a supervisor put in
 // COMET_PROCESS_ID and COMET_PROCESS_COUNT: the slot and the number of
-// slots, or with slotrun --ordinal the id across every replica. ok is false, and id and count
-// zero, when either is missing or not a decimal integer, when count is less
-// than 1, or when id is not in 0..count-1: then the process was not started
-// by slotrun, and may call GetProcessID instead.
+// slots, or with slotrun --ordinal the id and count across every replica.
+// ok is false, and id and count zero, when either is missing or not a
+// decimal integer, when count is less than 1, or when id is not in
+// 0..count-1: then the process was not started by slotrun, and may call
+// GetProcessID instead.
 func FromEnv() (id, count int, ok bool) {
 	id, idErr := strconv.Atoi(os.Getenv(EnvProcessID))
 	count, countErr := strconv.Atoi(os.Getenv(EnvProcessCount))

@@ -18,6 +18,14 @@ name = "slotrun"
 # Size of the id space, at least workers; COMET_PROCESS_COUNT. Default: workers.
 # slots = 8
 
+# Copy K of replicas (0..replicas-1), for ids unique across several slotruns:
+# worker id = ordinal * slots + slot, COMET_PROCESS_COUNT = replicas * slots.
+# "auto" reads K from the host name's trailing -K (StatefulSet pods web-0, web-1, ...).
+ordinal = 0
+
+# How many copies of slotrun share the id space (pods, containers, hosts).
+replicas = 1
+
 # The supervisor's PID file, relative to the working directory. Default: .pid/NAME.pid.
 # pidfile = ".pid/slotrun.pid"
 

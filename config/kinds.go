@@ -134,6 +134,48 @@ func whole(dst *int, check func(int) (int, error)) kind {
 	}
 }
 
+// wholeOrAuto is a whole number within the bounds check sets, or the word
+// auto, kept as the value auto until resolve works out what it stands for
+// (the ordinal from the host name). check must refuse auto's value, so
+// nobody can write it as a number. The file writes a number, or "auto".
+func wholeOrAuto(dst *int, auto int, check func(int) (int, error)) kind {
+	number := whole(dst, check)
+	isAuto := func(s string) bool { return strings.EqualFold(strings.TrimSpace(s), "auto") }
+	return kind{
+		field: dst,
+		parse: func(s string) error {
+			if isAuto(s) {
+				*dst = auto
+				return nil
+			}
+			if err := number.parse(s); err != nil {
+				return fmt.Errorf("%w (or write auto)", err)
+			}
+			return nil
+		},
+		attr: func(d *decoder, expr hcl.Expression, path string) {
+			v, ok := d.value(expr)
+			if !ok {
+				return
+			}
+			if !v.IsNull() && v.Type() == cty.String {
+				s := v.AsString()
+				if isAuto(s) {
+					*dst = auto
+					return
+				}
+				hint := ""
+				if _, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
+					hint = " (drop the quotes)"
+				}
+				d.errorf(expr.Range(), "Invalid value", "%s must be a whole number or \"auto\", not %s%s.", path, describe(v), hint)
+				return
+			}
+			number.attr(d, expr, path)
+		},
+	}
+}
+
 // boolean is true or false; its flag is a switch.
 func boolean(dst *bool) kind {
 	return kind{

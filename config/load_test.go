@@ -391,6 +391,8 @@ func TestHelp(t *testing.T) {
       --pidfile PATH              write the supervisor's PID file at PATH (default .pid/NAME.pid)
       --slots-file PATH           keep the slot table at PATH; share it to share ids (default .pid/NAME.slots)
       --slots M                   hand out ids 0 to M-1, M >= N; COMET_PROCESS_COUNT=M (default N)
+      --ordinal K                 be copy K of the replicas: worker ids start at K*M; auto: K from a host name ending in -K (default 0)
+      --replicas R                share the id space among R copies of slotrun; COMET_PROCESS_COUNT=R*M (default 1)
       --restart POLICY            restart workers per POLICY: always, on-failure or never (default always)
       --min-uptime DURATION       restart at once a worker that ran DURATION or longer (default 1s)
       --backoff-min DURATION      wait DURATION after a quick failure, doubling each time (default 100ms)

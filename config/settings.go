@@ -118,7 +118,7 @@ func (s *Settings) resolve(from sources) error {
 	case s.Args[0] == "":
 		return usageErrorf("the command to run is an empty string")
 	}
-	return nil
+	return s.resolveOrdinal(from)
 }
 
 // PIDFile returns the PID file that `slotrun signal` and `status` read: path

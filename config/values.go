@@ -132,7 +132,7 @@ func parseSignalAction(sigName, action string) (syscall.Signal, supervisor.Actio
 // reservedEnv are the variables slotrun sets for each worker. Set by the
 // user too, the worker's environment would hold the name twice, and most
 // programs read the first: every worker would get the same id.
-var reservedEnv = []string{"COMET_PROCESS_ID", "COMET_PROCESS_COUNT"}
+var reservedEnv = []string{"COMET_PROCESS_ID", "COMET_PROCESS_COUNT", "SLOTRUN_SLOT"}
 
 func checkEnvKey(k string) error {
 	if k == "" || strings.ContainsAny(k, "=\x00") {

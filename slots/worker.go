@@ -17,11 +17,13 @@ const (
 	EnvProcessCount = "COMET_PROCESS_COUNT"
 )
 
-// FromEnv returns the slot id and slot count that a supervisor put in
-// COMET_PROCESS_ID and COMET_PROCESS_COUNT. ok is false, and id and count
-// zero, when either is missing or not a decimal integer, when count is less
-// than 1, or when id is not in 0..count-1: then the process was not started
-// by slotrun, and may call GetProcessID instead.
+// FromEnv returns the id and id count that a supervisor put in
+// COMET_PROCESS_ID and COMET_PROCESS_COUNT: the slot and the number of
+// slots, or with slotrun --ordinal the id and count across every replica.
+// ok is false, and id and count zero, when either is missing or not a
+// decimal integer, when count is less than 1, or when id is not in
+// 0..count-1: then the process was not started by slotrun, and may call
+// GetProcessID instead.
 func FromEnv() (id, count int, ok bool) {
 	id, idErr := strconv.Atoi(os.Getenv(EnvProcessID))
 	count, countErr := strconv.Atoi(os.Getenv(EnvProcessCount))
@@ -41,6 +43,7 @@ var processIDs struct {
 type heldID struct {
 	table *Table
 	slot  int
+	id    int // what GetProcessID returns: the slot, or the id a supervisor assigned it
 	// assigned: a supervisor gave this process the slot (COMET_PROCESS_ID)
 	// and keeps it across the process's restarts; the process must not
 	// give it back.
@@ -51,8 +54,10 @@ type heldID struct {
 // started by something else than slotrun (PM2, Go Fiber's prefork, a shell
 // loop) that want ids unique among everyone using the table. It returns the
 // lowest free slot, or the slot this process already holds: one taken by an
-// earlier call, or the one a supervisor such as slotrun assigned it
-// (COMET_PROCESS_ID), so the same code runs under slotrun and without it.
+// earlier call, or the one a supervisor such as slotrun assigned it, so the
+// same code runs under slotrun and without it. Under slotrun it returns
+// COMET_PROCESS_ID, which with --ordinal is the id across replicas
+// (ordinal·slots + slot), not the slot in this host's table.
 //
 // A missing table is created with runtime.GOMAXPROCS(0) slots; an existing
 // one keeps its size, even if smaller, since its size is the id space that
@@ -68,7 +73,7 @@ func GetProcessID(path string) (int, error) {
 	processIDs.Lock()
 	defer processIDs.Unlock()
 	if h, ok := processIDs.held[key]; ok {
-		return h.slot, nil
+		return h.id, nil
 	}
 
 	me, err := self()
@@ -79,7 +84,7 @@ func GetProcessID(path string) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	slot, assigned := assignedSlot(t, me)
+	slot, id, assigned := assignedSlot(t, me)
 	if slot < 0 {
 		slot = t.find(me)
 	}
@@ -92,24 +97,27 @@ func GetProcessID(path string) (int, error) {
 	if processIDs.held == nil {
 		processIDs.held = make(map[string]heldID)
 	}
-	processIDs.held[key] = heldID{table: t, slot: slot, assigned: assigned}
-	return slot, nil
+	if !assigned {
+		id = slot
+	}
+	processIDs.held[key] = heldID{table: t, slot: slot, id: id, assigned: assigned}
+	return id, nil
 }
 
-// assignedSlot returns the slot a supervisor gave this process through
-// COMET_PROCESS_ID, if it is in t: held by this process, or still by the
-// supervisor (our parent), which hands it over just after the fork — a
-// worker that asks at once may be quicker than that.
-func assignedSlot(t *Table, me uint64) (slot int, ok bool) {
-	id, _, ok := FromEnv()
-	if !ok || id >= t.Size() {
-		return -1, false
+// assignedSlot returns the slot a supervisor gave this process, and the id
+// it told it (COMET_PROCESS_ID), if the slot is in t: held by this process,
+// or still by the supervisor (our parent), which hands it over just after
+// the fork — a worker that asks at once may be quicker than that.
+func assignedSlot(t *Table, me uint64) (slot, id int, ok bool) {
+	slot, id, ok = assignedFromEnv()
+	if !ok || slot >= t.Size() {
+		return -1, -1, false
 	}
-	switch holder := t.slots[id].Load(); {
+	switch holder := t.slots[slot].Load(); {
 	case holder == me, pidOf(holder) == os.Getppid() && alive(holder):
-		return id, true
+		return slot, id, true
 	}
-	return -1, false
+	return -1, -1, false
 }
 
 // ReleaseProcessID gives back the slot that GetProcessID took from the table

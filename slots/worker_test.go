@@ -142,6 +142,36 @@ func TestGetProcessIDUnderASupervisor(t *testing.T) {
 	other.end()
 }
 
+// TestGetProcessIDUnderASupervisorWithReplicas: with ids spread over
+// several supervisors (slotrun --ordinal 2 --replicas 3 --slots 4), a
+// worker in slot 2 of this host's table is told id 10 of 12, and
+// GetProcessID returns that id while the slot it holds stays slot 2, left
+// to the supervisor at ReleaseProcessID. Without a usable SLOTRUN_SLOT it
+// takes a free slot of its own, as any process not started by slotrun.
+func TestGetProcessIDUnderASupervisorWithReplicas(t *testing.T) {
+	path := newTable(t, 4)
+	table := openTable(t, path, 4)
+	if err := table.AcquireSlot(2, os.Getpid()); err != nil {
+		t.Fatal(err)
+	}
+	held := readWord(t, path, 2)
+	worker := startChild(t, "getid", []string{"SLOTS_TEST_PATH=" + path,
+		slots.EnvProcessID + "=10", slots.EnvProcessCount + "=12", slots.EnvSlot + "=2"})
+	worker.expect("id 10")
+	if code := worker.end(); code != 0 {
+		t.Fatalf("worker exited %d", code)
+	}
+	if w := readWord(t, path, 2); w != held {
+		t.Errorf("slot 2 word %#x after the worker's ReleaseProcessID; want the supervisor's %#x", w, held)
+	}
+	for _, bad := range []string{"x", "11", "-1", "4"} {
+		other := startChild(t, "getid", []string{"SLOTS_TEST_PATH=" + path,
+			slots.EnvProcessID + "=10", slots.EnvProcessCount + "=12", slots.EnvSlot + "=" + bad})
+		other.expect("id 0")
+		other.end()
+	}
+}
+
 func TestReleaseProcessID(t *testing.T) {
 	path := newTable(t, 2)
 	id, err := slots.GetProcessID(path)

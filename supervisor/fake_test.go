@@ -34,6 +34,7 @@ type fakeSystem struct {
 type fakeProc struct {
 	pid   int
 	alive bool
+	env   []string // what it was started with
 	// survivors are members of its process group that outlive it unless
 	// killed (a TERM handler that starts a helper, a child it forked).
 	survivors int
@@ -85,7 +86,7 @@ func (f *fakeSystem) fork(path string, argv, env []string, files []*os.File) (in
 		return 0, f.forkErr
 	}
 	f.nextPID++
-	f.procs[f.nextPID] = &fakeProc{pid: f.nextPID, alive: true}
+	f.procs[f.nextPID] = &fakeProc{pid: f.nextPID, alive: true, env: env}
 	return f.nextPID, nil
 }
 

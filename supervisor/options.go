@@ -26,6 +26,13 @@ type Options struct {
 	PIDFile   string
 	SlotsFile string
 
+	// Ordinal and Replicas make ids unique across Replicas copies of
+	// slotrun, each with its own slot table: slot k of copy Ordinal is
+	// worker id Ordinal·Slots + k, of Replicas·Slots (see ID, IDCount, and
+	// docs/replicas.md).
+	Ordinal  int // 0..Replicas-1
+	Replicas int // at least 1
+
 	Restart       Policy
 	MinUptime     time.Duration // a worker up this long restarts at once
 	BackoffMin    time.Duration
@@ -196,3 +203,10 @@ func DefaultActions() map[syscall.Signal]Action {
 		syscall.SIGCONT: {Kind: ActForward},
 	}
 }
+
+// ID is the worker id of slot: COMET_PROCESS_ID, unique across replicas.
+func (o *Options) ID(slot int) int { return o.Ordinal*o.Slots + slot }
+
+// IDCount is the size of the id space of all replicas together:
+// COMET_PROCESS_COUNT.
+func (o *Options) IDCount() int { return max(o.Replicas, 1) * o.Slots }

@@ -14,13 +14,17 @@ import (
 
 // workerEnv builds the environment every worker shares: ours without what
 // was meant for slotrun itself (systemd's notify socket and socket
-// activation), plus the user's additions and the size of the id space.
+// activation), plus the user's additions and the size of the id space
+// (of every replica together).
 func workerEnv(inherited, extra []string, count int) []string {
 	env := make([]string, 0, len(inherited)+len(extra)+2)
 	drop := func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
 		case "NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", slots.EnvProcessID, slots.EnvProcessCount:
+			return true
+		}
+		if k == slots.EnvSlot {
 			return true
 		}
 		for _, e := range extra {
@@ -98,7 +102,8 @@ func (s *supervisor) startWorker(sl *slot) error {
 		}
 	}
 	sl.started = s.sys.now()
-	env := append(s.baseEnv[:len(s.baseEnv):len(s.baseEnv)], slots.EnvProcessID+"="+strconv.Itoa(sl.id))
+	env := append(s.baseEnv[:len(s.baseEnv):len(s.baseEnv)],
+		slots.EnvProcessID+"="+strconv.Itoa(s.opts.ID(sl.id)), slots.EnvSlot+"="+strconv.Itoa(sl.id))
 	pid, err := s.sys.fork(s.opts.Path, s.opts.Args, env, []*os.File{s.devnull, stdout, stderr})
 	if pipes != nil {
 		pipes.afterFork(err == nil)

@@ -75,7 +75,9 @@ func newSupervisor(opts Options, sys system) *supervisor {
 	}
 	s.slots = make([]*slot, opts.Slots)
 	for i := range s.slots {
-		s.slots[i] = &slot{id: i, log: s.log.Named(fmt.Sprintf("slot-%d", i)).With("slot", i)}
+		// The slot is this host's; the id is what the worker is told, the
+		// same as the slot unless there are replicas.
+		s.slots[i] = &slot{id: i, log: s.log.Named(fmt.Sprintf("slot-%d", i)).With("slot", i, "id", opts.ID(i))}
 	}
 	if opts.Prefix {
 		s.out = newOutput(opts.Name, opts.Stdout, opts.Stderr)
@@ -183,8 +185,13 @@ func (s *supervisor) start() (err error) {
 	if s.devnull, err = os.Open(os.DevNull); err != nil {
 		return fmt.Errorf("open %s for the workers' stdin: %w", os.DevNull, err)
 	}
-	s.log.Info("starting", "workers", s.opts.Workers, "slots", s.opts.Slots, "command", strings.Join(s.opts.Args, " "),
-		"pidfile", s.opts.PIDFile, "slots_file", s.opts.SlotsFile)
+	ids := []any{}
+	if s.opts.Replicas > 1 {
+		ids = []any{"ordinal", s.opts.Ordinal, "replicas", s.opts.Replicas,
+			"ids", fmt.Sprintf("%d-%d of %d", s.opts.ID(0), s.opts.ID(s.opts.Slots-1), s.opts.IDCount())}
+	}
+	s.log.Info("starting", append([]any{"workers", s.opts.Workers, "slots", s.opts.Slots, "command", strings.Join(s.opts.Args, " "),
+		"pidfile", s.opts.PIDFile, "slots_file", s.opts.SlotsFile}, ids...)...)
 	if err := s.startWorkers(); err != nil {
 		s.devnull.Close()
 		return err
@@ -198,7 +205,7 @@ func (s *supervisor) start() (err error) {
 // the same. A transient failure (EAGAIN under a pids limit) is a failed
 // start of that slot, restarted with the backoff.
 func (s *supervisor) startWorkers() error {
-	s.baseEnv = workerEnv(os.Environ(), s.opts.Env, s.opts.Slots)
+	s.baseEnv = workerEnv(os.Environ(), s.opts.Env, s.opts.IDCount())
 	for _, sl := range s.slots {
 		if sl.holder == 0 {
 			continue

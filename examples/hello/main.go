@@ -23,10 +23,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "hello: run me under slotrun: COMET_PROCESS_ID is not set")
 		os.Exit(2)
 	}
-	fmt.Printf("worker %d of %d: hello (pid %d)\n", id, count, os.Getpid())
-
+	// Handle signals before saying hello: a TERM that follows the hello
+	// at once must find the handler in place, not kill us.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
+	fmt.Printf("worker %d of %d: hello (pid %d)\n", id, count, os.Getpid())
 	for sig := range sigs {
 		if sig == syscall.SIGTERM || sig == syscall.SIGINT {
 			fmt.Printf("worker %d: %v, goodbye\n", id, sig)

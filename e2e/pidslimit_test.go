@@ -78,7 +78,9 @@ func startInCgroup(t *testing.T, dir string, args ...string) *proc {
 // others once the limit allows.
 func TestForkFailingForAPidsLimitIsRetried(t *testing.T) {
 	cg := pidsCgroup(t)
-	// How many tasks slotrun itself takes: one run with one worker.
+	// How many tasks slotrun itself takes under a limit (it keeps spare
+	// threads then): one run with one worker.
+	writeCgroup(t, cg, "pids.max", "1000")
 	probe := startInCgroup(t, cg, "-n", "1", "--", "/bin/sleep", "1000")
 	probe.waitStderr(`worker started:.*slot=0`)
 	own := cgroupPIDs(t, cg) - 1
@@ -87,9 +89,9 @@ func TestForkFailingForAPidsLimitIsRetried(t *testing.T) {
 		t.Fatalf("probe run exited %d", code)
 	}
 
-	// Room for slotrun and two of its four workers.
+	// Room for slotrun and a few of its sixteen workers.
 	writeCgroup(t, cg, "pids.max", strconv.Itoa(own+2))
-	p := startInCgroup(t, cg, "-n", "4", "--backoff-max", "200ms", "--", "/bin/sleep", "1000")
+	p := startInCgroup(t, cg, "-n", "16", "--backoff-max", "200ms", "--", "/bin/sleep", "1000")
 	p.waitStderr(`cannot start the worker.*resource temporarily unavailable`)
 	select {
 	case <-p.exited:
@@ -97,7 +99,7 @@ func TestForkFailingForAPidsLimitIsRetried(t *testing.T) {
 	default:
 	}
 	writeCgroup(t, cg, "pids.max", "max")
-	for slot := range 4 {
+	for slot := range 16 {
 		p.waitStderr(fmt.Sprintf(`worker started:.*slot=%d `, slot))
 	}
 	p.signal(syscall.SIGTERM)
@@ -110,6 +112,9 @@ func TestForkFailingForAPidsLimitIsRetried(t *testing.T) {
 // runtime failure, not 126.
 func TestGiveUpAfterForkFailuresExitsOne(t *testing.T) {
 	cg := pidsCgroup(t)
+	// A limit from the start, as a container has: slotrun sees it and keeps
+	// spare threads, which the tighter limit below would not let it make.
+	writeCgroup(t, cg, "pids.max", "1000")
 	p := startInCgroup(t, cg, "-n", "1", "--max-restarts", "1", "--backoff-min", "10ms", "--", "/bin/sleep", "1000")
 	f := p.waitStderr(`worker started:.*slot=0`)
 	writeCgroup(t, cg, "pids.max", strconv.Itoa(cgroupPIDs(t, cg)-1))

@@ -100,7 +100,7 @@ func Run(opts Options) (int, error) {
 		opts.Stderr = os.Stderr
 	}
 	s := newSupervisor(opts, realSystem{})
-	reserveThreads(spareThreads)
+	reserveThreadsUnderPidsLimit()
 
 	// Catch signals first: one that arrives while we start waits in the
 	// inbox and is acted on once the workers exist. SIGCHLD has a channel

@@ -18,7 +18,11 @@
 //     Two processes never both succeed in taking the same slot, and nobody
 //     holds a lock while taking or giving one back.
 //   - A slot is free when its word is zero or its holder is dead: gone, a
-//     zombie, or replaced by an unrelated process that was given the same pid.
+//     zombie whose every thread has exited, or replaced by an unrelated
+//     process that was given the same pid. A process is dead only when its
+//     whole thread group is: one whose main thread has exited (pthread_exit,
+//     or the first thread done in an exit) while another thread still runs
+//     or exits is alive.
 //     The tag — the low 32 bits of the holder's start time, field 22 of
 //     /proc/PID/stat — tells the holder from a later process with its pid. So a
 //     holder that crashes never leaks its slot, and nobody has to clean up.

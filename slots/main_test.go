@@ -33,7 +33,9 @@ func TestMain(m *testing.M) {
 	if name, ok := os.LookupEnv(helperEnv); ok {
 		os.Exit(runHelper(name))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBuilt()
+	os.Exit(code)
 }
 
 func runHelper(name string) int {

@@ -31,7 +31,11 @@
 //     is a symlink, not a regular file, owned by another user, group- or
 //     world-writable, or not a well-formed table is refused with an error that
 //     names the file and says what to do.
-//   - A table only grows. Each Table sees the slot count it mapped.
+//   - A table only grows. Each Table sees the slot count it mapped. Its disk
+//     space is allocated before it is mapped, so a full file system makes
+//     Open fail with ENOSPC instead of a later access fault. A file of zero
+//     bytes only — what a creation that stopped before its header leaves —
+//     is a table still to be created, never one to refuse.
 //
 // Limits:
 //

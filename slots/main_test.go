@@ -46,6 +46,10 @@ func runHelper(name string) int {
 		return helperGetID()
 	case "churn":
 		return helperChurn()
+	case "prefork":
+		return helperPrefork()
+	case "claim":
+		return helperClaim()
 	}
 	fmt.Fprintf(os.Stderr, "unknown helper %q\n", name)
 	return 2

@@ -121,44 +121,56 @@ func Open(path string, size int) (*Table, error) {
 	if size < 1 || size > MaxSlots {
 		return nil, fmt.Errorf("slot table %s: cannot have %d slots: a table has 1 to %d", path, size, MaxSlots)
 	}
-	return open(path, size, true)
-}
-
-// open is Open, except that with grow false an existing table keeps its size
-// and size applies only to a new one.
-func open(path string, size int, grow bool) (*Table, error) {
-	if platformErr != nil {
-		return nil, fmt.Errorf("slot table %s: %w", path, platformErr)
-	}
-	fd, err := openFile(path)
+	t, fd, err := open(path, size, true)
 	if err != nil {
 		return nil, err
 	}
-	defer unix.Close(fd)
+	unix.Close(fd)
+	return t, nil
+}
+
+// open is Open, except that with grow false an existing table keeps its size
+// and size applies only to a new one. It also returns the file's descriptor
+// (close-on-exec), which the caller closes.
+func open(path string, size int, grow bool) (t *Table, fd int, err error) {
+	if platformErr != nil {
+		return nil, -1, fmt.Errorf("slot table %s: %w", path, platformErr)
+	}
+	fd, err = openFile(path)
+	if err != nil {
+		return nil, -1, err
+	}
+	defer func() {
+		if err != nil {
+			unix.Close(fd)
+			fd = -1
+		}
+	}()
 	if err := checkFile(path, fd); err != nil {
-		return nil, err
+		return nil, -1, err
 	}
 
 	if err := flock(fd, unix.LOCK_EX); err != nil {
-		return nil, fmt.Errorf("slot table %s: cannot lock: %w", path, err)
+		return nil, -1, fmt.Errorf("slot table %s: cannot lock: %w", path, err)
 	}
-	// Closing fd would drop the lock too; unlocking first says when.
+	// The flock lasts only while the header is looked at or changed.
 	defer flock(fd, unix.LOCK_UN)
 
 	count, err := prepare(path, fd, size, grow)
 	if err != nil {
-		return nil, err
+		return nil, -1, err
 	}
-	// prepare checked, under the lock, that the file is at least this long,
-	// and no one shortens a table: no access to the mapping can fault.
+	// prepare checked, under the lock, that the file is at least this long
+	// with its space allocated, and no one shortens a table: no access to
+	// the mapping can fault.
 	mem, err := unix.Mmap(fd, 0, int(tableLen(count)), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
-		return nil, fmt.Errorf("slot table %s: cannot map: %w", path, err)
+		return nil, -1, fmt.Errorf("slot table %s: cannot map: %w", path, err)
 	}
 	// The mapping is page-aligned, so each word at 64+8*i is 8-aligned, as
 	// 64-bit atomic operations need.
 	words := unsafe.Slice((*atomic.Uint64)(unsafe.Pointer(&mem[headerSize])), count)
-	return &Table{path: path, mem: mem, slots: words}, nil
+	return &Table{path: path, mem: mem, slots: words}, fd, nil
 }
 
 // openFile opens or creates path without following a symlink at its end:

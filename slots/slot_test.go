@@ -258,3 +258,23 @@ func TestTransferFromAReapedWorker(t *testing.T) {
 		t.Errorf("Release by the new worker's pid: %v", err)
 	}
 }
+
+// TestTransferToTheHolderSucceeds: a Transfer whose outcome is already
+// there (a worker's GetProcessID took the slot from its supervisor before
+// the supervisor's Transfer) succeeds, and changes nothing.
+func TestTransferToTheHolderSucceeds(t *testing.T) {
+	path := newTable(t, 1)
+	tbl := openTable(t, path, 1)
+	worker := startChild(t, "block", nil)
+	worker.expect("ready")
+	if err := tbl.AcquireSlot(0, worker.pid); err != nil {
+		t.Fatal(err)
+	}
+	before := readWord(t, path, 0)
+	if err := tbl.Transfer(0, os.Getpid(), worker.pid); err != nil {
+		t.Errorf("Transfer to the pid that holds the slot: %v; want success", err)
+	}
+	if w := readWord(t, path, 0); w != before {
+		t.Errorf("slot word %#x after the Transfer, want it unchanged %#x", w, before)
+	}
+}

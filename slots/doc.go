@@ -5,7 +5,7 @@
 // something else use GetProcessID to draw ids from the same table.
 //
 // The ids live in a slot table: a file that every process using it maps
-// MAP_SHARED (DESIGN.md 6.2). Little-endian on disk:
+// MAP_SHARED (docs/slots.md). Little-endian on disk:
 //
 //	offset 0   header, 64 bytes: magic "SLOTRUN1", version uint32 = 1,
 //	           slot count uint32, 48 reserved bytes (zero)

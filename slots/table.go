@@ -18,7 +18,7 @@ import (
 // corrupt count must not make us map gigabytes.
 const MaxSlots = 1 << 16
 
-// The file format, DESIGN.md 6.2.
+// The file format, docs/slots.md section 1.
 const (
 	headerSize = 64
 	wordSize   = 8

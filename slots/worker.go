@@ -13,7 +13,7 @@ import (
 )
 
 // The environment variables through which a supervisor tells a worker its
-// slot and the size of the id space (DESIGN.md 3).
+// slot and the size of the id space (docs/slots.md section 4).
 const (
 	EnvProcessID    = "COMET_PROCESS_ID"
 	EnvProcessCount = "COMET_PROCESS_COUNT"

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -233,4 +234,29 @@ func TestTwoClaimantsOfOneAssignedIDGetDifferentIDs(t *testing.T) {
 		t.Errorf("slot 2 word %#x; want the supervisor's %#x, for it to hand over", w, held)
 	}
 	endChildren()
+}
+
+// TestGetProcessIDThroughAnotherPathReturnsTheSameID: the same table reached
+// through a symlinked directory is the same table: asking through it returns
+// the id this process has, rather than a second one.
+func TestGetProcessIDThroughAnotherPathReturnsTheSameID(t *testing.T) {
+	path := newTable(t, 4)
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(filepath.Dir(path), link); err != nil {
+		t.Fatal(err)
+	}
+	first := getProcessID(t, path)
+	other := filepath.Join(link, filepath.Base(path))
+	if again, err := slots.GetProcessID(other); again != first || err != nil {
+		t.Errorf("GetProcessID(%s) = %d, %v; want %d, the id from %s", other, again, err, first, path)
+	}
+	if err := slots.ReleaseProcessID(other); err != nil {
+		t.Fatalf("ReleaseProcessID(%s): %v", other, err)
+	}
+	if err := slots.ReleaseProcessID(path); !errors.Is(err, slots.ErrNotHolder) {
+		t.Errorf("ReleaseProcessID(%s) after releasing it through %s: %v; want ErrNotHolder", path, other, err)
+	}
+	if w := readWord(t, path, first); w != 0 {
+		t.Errorf("slot %d word %#x after ReleaseProcessID, want 0", first, w)
+	}
 }

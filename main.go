@@ -11,7 +11,7 @@ import (
 
 func main() {
 	// Before anything else: workers get the signal state slotrun has, and
-	// a parent may have blocked or ignored signals (DESIGN.md section 3).
+	// a parent may have blocked or ignored signals (docs/output.md).
 	// With signals blocked this execs slotrun again, with the same PID.
 	if err := sigstate.Clean(); err != nil {
 		fmt.Fprintf(os.Stderr, "slotrun: warning: %v; workers may start with signals blocked or ignored\n", err)

@@ -324,7 +324,9 @@ func (f fields) int(t *testing.T, key string) int {
 	return n
 }
 
-// alive reports whether pid is a live process (a zombie is not).
+// alive reports whether pid is a live process: a zombie is not, but a
+// process whose main thread is a zombie while other threads still run or
+// exit is, as the slot table sees it (field 20 of stat counts the threads).
 func alive(pid int) bool {
 	if errors.Is(unix.Kill(pid, 0), unix.ESRCH) {
 		return false
@@ -334,8 +336,8 @@ func alive(pid int) bool {
 		return false
 	}
 	s := string(data)
-	rest := s[strings.LastIndexByte(s, ')')+1:]
-	return !strings.HasPrefix(strings.TrimSpace(rest), "Z")
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(f) > 17 && (f[0] != "Z" || f[17] != "1")
 }
 
 // eventually polls cond until it holds or the deadline passes.

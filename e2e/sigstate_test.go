@@ -15,7 +15,7 @@ import (
 // These tests start slotrun from a parent that blocks and ignores signals
 // (testdata/sigblock), as a careless launcher, `nohup` or a shell's
 // background job would. Whatever slotrun inherits, its workers must start
-// with nothing blocked and nothing ignored (DESIGN.md section 3).
+// with nothing blocked and nothing ignored (docs/output.md).
 
 var (
 	sigblockOnce sync.Once

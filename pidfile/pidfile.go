@@ -1,5 +1,6 @@
 // Package pidfile manages the supervisor's PID file: a text file naming the
-// PID of the live instance, guarded by an exclusive flock(2) (DESIGN.md 6.1).
+// PID of the live instance, guarded by an exclusive flock(2) (docs/slots.md
+// section 6).
 //
 // What it promises:
 //

@@ -33,7 +33,9 @@ func TestMain(m *testing.M) {
 	if name, ok := os.LookupEnv(helperEnv); ok {
 		os.Exit(runHelper(name))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBuilt()
+	os.Exit(code)
 }
 
 func runHelper(name string) int {
@@ -44,6 +46,10 @@ func runHelper(name string) int {
 		return helperGetID()
 	case "churn":
 		return helperChurn()
+	case "prefork":
+		return helperPrefork()
+	case "claim":
+		return helperClaim()
 	}
 	fmt.Fprintf(os.Stderr, "unknown helper %q\n", name)
 	return 2

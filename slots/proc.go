@@ -55,10 +55,11 @@ func wordFor(pid int) (uint64, error) {
 }
 
 // alive reports whether the holder that w names is running: its pid exists,
-// is not a zombie, and started at the time w's tag records — otherwise the
-// pid now belongs to a later process. When the answer cannot be known, it
-// is yes: taking a live holder's slot would give one id to two processes,
-// while keeping a dead holder's costs one slot until the next look.
+// some thread of it has not finished exiting (see procStat.dead), and it
+// started at the time w's tag records — otherwise the pid now belongs to a
+// later process. When the answer cannot be known, it is yes: taking a live
+// holder's slot would give one id to two processes, while keeping a dead
+// holder's costs one slot until the next look.
 func alive(w uint64) bool {
 	if w == 0 {
 		return false
@@ -90,13 +91,27 @@ func alive(w uint64) bool {
 
 // procStat is what the package needs from /proc/PID/stat.
 type procStat struct {
-	state byte   // field 3: R, S, D, Z, X, ...
-	start uint64 // field 22: start time, in clock ticks after boot
+	state   byte   // field 3, of the main thread: R, S, D, Z, X, ...
+	threads int64  // field 20: threads in the thread group, the main one included
+	start   uint64 // field 22: start time, in clock ticks after boot
 }
 
-// dead reports a zombie or a process being torn down ('x' on kernels
-// before 3.14).
-func (s procStat) dead() bool { return s.state == 'Z' || s.state == 'X' || s.state == 'x' }
+// dead reports a process whose whole thread group has exited: its main
+// thread is a zombie or being torn down ('x' on kernels before 3.14), and
+// no other thread is left.
+//
+// The main thread's state alone is not enough. A main thread that called
+// pthread_exit is a zombie while the other threads run on; and when a
+// multi-threaded process exits, its main thread is often a zombie before
+// the others have finished exiting. Until then the process still runs, or
+// still holds what it had open. The kernel counts a thread out of the group
+// (field 20) only at the very end of its exit, after its memory and files
+// are gone, while the main thread, zombie or not, stays counted until it is
+// reaped: so a count of 1 with the main thread a zombie means the whole
+// group has exited, and an unreaped zombie counts as dead.
+func (s procStat) dead() bool {
+	return (s.state == 'Z' || s.state == 'X' || s.state == 'x') && s.threads <= 1
+}
 
 func readStat(pid int) (procStat, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
@@ -108,8 +123,8 @@ func readStat(pid int) (procStat, error) {
 
 var errStatFormat = errors.New("unexpected /proc/PID/stat format")
 
-// parseStat reads the state and start time from the contents of
-// /proc/PID/stat. Field 2 is the command name in parentheses, which may
+// parseStat reads the state, thread count and start time from the contents
+// of /proc/PID/stat. Field 2 is the command name in parentheses, which may
 // itself hold spaces and parentheses: the fields are counted from after the
 // last ')'.
 func parseStat(b []byte) (procStat, error) {
@@ -119,13 +134,17 @@ func parseStat(b []byte) (procStat, error) {
 	}
 	const first = 3 // f[0] is field 3, the first after the name
 	f := bytes.Fields(b[i+1:])
-	const state, start = 3 - first, 22 - first
+	const state, threads, start = 3 - first, 20 - first, 22 - first
 	if len(f) <= start || len(f[state]) != 1 {
+		return procStat{}, errStatFormat
+	}
+	n, err := strconv.ParseInt(string(f[threads]), 10, 64)
+	if err != nil {
 		return procStat{}, errStatFormat
 	}
 	t, err := strconv.ParseUint(string(f[start]), 10, 64)
 	if err != nil {
 		return procStat{}, errStatFormat
 	}
-	return procStat{state: f[state][0], start: t}, nil
+	return procStat{state: f[state][0], threads: n, start: t}, nil
 }

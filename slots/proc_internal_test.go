@@ -7,34 +7,60 @@ import (
 )
 
 func TestParseStat(t *testing.T) {
-	// Fields 3 to 22 after the name; field 22 (start time) is 4242.
+	// Fields 3 to 22 after the name; field 20 (threads) is 1, field 22
+	// (start time) is 4242.
 	tail := " S 1 1 1 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 4242 1000 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
+	threads := func(n string) string { return strings.Replace(tail, " 20 0 1 0 4242 ", " 20 0 "+n+" 0 4242 ", 1) }
 	tests := []struct {
 		name, stat string
 		state      byte
+		threads    int64
 		start      uint64
 		ok         bool
 	}{
-		{"plain", "123 (sleep)" + tail, 'S', 4242, true},
-		{"spaces in name", "123 (my worker)" + tail, 'S', 4242, true},
-		{"parens in name", "123 (a) Z 1 (b))" + tail, 'S', 4242, true},
-		{"name is ')'", "123 ())" + tail, 'S', 4242, true},
-		{"newline in name", "123 (a\nb)" + tail, 'S', 4242, true},
-		{"zombie", "123 (x) Z" + tail[2:], 'Z', 4242, true},
-		{"start time past 32 bits", "1 (x)" + strings.Replace(tail, " 4242 ", " 4294971538 ", 1), 'S', 4294971538, true},
-		{"no parens", "123 sleep" + tail, 0, 0, false},
-		{"too few fields", "123 (sleep) S 1 1 1", 0, 0, false},
-		{"empty", "", 0, 0, false},
-		{"state too long", "123 (x) SS" + tail[2:], 0, 0, false},
-		{"start time not a number", "1 (x)" + strings.Replace(tail, " 4242 ", " 42x2 ", 1), 0, 0, false},
+		{"plain", "123 (sleep)" + tail, 'S', 1, 4242, true},
+		{"spaces in name", "123 (my worker)" + tail, 'S', 1, 4242, true},
+		{"parens in name", "123 (a) Z 1 (b))" + tail, 'S', 1, 4242, true},
+		{"name is ')'", "123 ())" + tail, 'S', 1, 4242, true},
+		{"newline in name", "123 (a\nb)" + tail, 'S', 1, 4242, true},
+		{"zombie", "123 (x) Z" + tail[2:], 'Z', 1, 4242, true},
+		{"zombie main thread, 3 threads", "123 (x) Z" + threads("3")[2:], 'Z', 3, 4242, true},
+		{"start time past 32 bits", "1 (x)" + strings.Replace(tail, " 4242 ", " 4294971538 ", 1), 'S', 1, 4294971538, true},
+		{"no parens", "123 sleep" + tail, 0, 0, 0, false},
+		{"too few fields", "123 (sleep) S 1 1 1", 0, 0, 0, false},
+		{"empty", "", 0, 0, 0, false},
+		{"state too long", "123 (x) SS" + tail[2:], 0, 0, 0, false},
+		{"start time not a number", "1 (x)" + strings.Replace(tail, " 4242 ", " 42x2 ", 1), 0, 0, 0, false},
+		{"threads not a number", "1 (x)" + threads("two"), 0, 0, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st, err := parseStat([]byte(tt.stat))
-			if (err == nil) != tt.ok || st.state != tt.state || st.start != tt.start {
-				t.Errorf("parseStat = {%q %d}, %v; want {%q %d}, ok %v", st.state, st.start, err, tt.state, tt.start, tt.ok)
+			if (err == nil) != tt.ok || st.state != tt.state || st.threads != tt.threads || st.start != tt.start {
+				t.Errorf("parseStat = {%q %d %d}, %v; want {%q %d %d}, ok %v", st.state, st.threads, st.start, err, tt.state, tt.threads, tt.start, tt.ok)
 			}
 		})
+	}
+}
+
+func TestDeadMeansTheWholeThreadGroupExited(t *testing.T) {
+	tests := []struct {
+		state   byte
+		threads int64
+		dead    bool
+	}{
+		{'R', 1, false},
+		{'S', 8, false},
+		{'D', 2, false},
+		{'Z', 2, false}, // main thread exited, another runs or is exiting
+		{'Z', 1, true},  // every thread exited; not reaped yet
+		{'X', 1, true},
+		{'x', 1, true},
+	}
+	for _, tt := range tests {
+		if got := (procStat{state: tt.state, threads: tt.threads}).dead(); got != tt.dead {
+			t.Errorf("state %c with %d threads: dead() = %v, want %v", tt.state, tt.threads, got, tt.dead)
+		}
 	}
 }
 

@@ -82,7 +82,7 @@ func (t *Table) take(i int, w uint64) (holder uint64, ok bool) {
 // supervisor transfers the slot of a worker that has died and been reaped,
 // whose start time can no longer be read. to must be running; its start time
 // is recorded. It fails with an error wrapping ErrNotHolder if from does not
-// hold the slot.
+// hold the slot, unless to holds it already: the outcome asked for is there.
 //
 // A holder's slot is free from the moment it dies, zombie or not: until the
 // Transfer, another process may take it, and then Transfer fails with
@@ -95,6 +95,9 @@ func (t *Table) Transfer(slot, from, to int) error {
 	w, err := wordFor(to)
 	if err != nil {
 		return fmt.Errorf("slot table %s: %w", t.path, err)
+	}
+	if t.slots[slot].Load() == w {
+		return nil
 	}
 	return t.replace(slot, from, w)
 }
@@ -149,14 +152,4 @@ func (t *Table) Snapshot() []Holder {
 		hs[i] = Holder{Slot: i, PID: pidOf(w), Tag: tagOf(w), Alive: alive(w)}
 	}
 	return hs
-}
-
-// find returns the first slot whose word is w, or -1.
-func (t *Table) find(w uint64) int {
-	for i := range t.slots {
-		if t.slots[i].Load() == w {
-			return i
-		}
-	}
-	return -1
 }

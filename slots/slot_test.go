@@ -65,8 +65,10 @@ func TestKilledHolderFreesItsSlot(t *testing.T) {
 			if reaped {
 				holder.wait()
 			} else {
+				// A zombie main thread is not yet a zombie process: the
+				// other threads of the Go helper may still be exiting.
 				eventually(t, fmt.Sprintf("pid %d becomes a zombie", holder.pid), func() bool {
-					return procState(holder.pid) == "Z"
+					return procState(holder.pid) == "Z" && threadCount(holder.pid) == "1"
 				})
 			}
 			if slot, err := tbl.Acquire(me); slot != 0 || err != nil {
@@ -254,5 +256,25 @@ func TestTransferFromAReapedWorker(t *testing.T) {
 	}
 	if err := tbl.Release(1, next.pid); err != nil {
 		t.Errorf("Release by the new worker's pid: %v", err)
+	}
+}
+
+// TestTransferToTheHolderSucceeds: a Transfer whose outcome is already
+// there (a worker's GetProcessID took the slot from its supervisor before
+// the supervisor's Transfer) succeeds, and changes nothing.
+func TestTransferToTheHolderSucceeds(t *testing.T) {
+	path := newTable(t, 1)
+	tbl := openTable(t, path, 1)
+	worker := startChild(t, "block", nil)
+	worker.expect("ready")
+	if err := tbl.AcquireSlot(0, worker.pid); err != nil {
+		t.Fatal(err)
+	}
+	before := readWord(t, path, 0)
+	if err := tbl.Transfer(0, os.Getpid(), worker.pid); err != nil {
+		t.Errorf("Transfer to the pid that holds the slot: %v; want success", err)
+	}
+	if w := readWord(t, path, 0); w != before {
+		t.Errorf("slot word %#x after the Transfer, want it unchanged %#x", w, before)
 	}
 }

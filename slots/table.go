@@ -18,7 +18,7 @@ import (
 // corrupt count must not make us map gigabytes.
 const MaxSlots = 1 << 16
 
-// The file format, DESIGN.md 6.2.
+// The file format, docs/slots.md section 1.
 const (
 	headerSize = 64
 	wordSize   = 8
@@ -98,9 +98,10 @@ type Table struct {
 }
 
 // Open opens the slot table at path, creating it with size slots if it does
-// not exist or is empty, and growing it to size slots if it has fewer. It
-// never shrinks a table: if the file has more slots, the Table has them all,
-// and Size says how many. size must be between 1 and MaxSlots.
+// not exist, is empty or holds only zero bytes (a creation that did not
+// finish), and growing it to size slots if it has fewer. It never shrinks a
+// table: if the file has more slots, the Table has them all, and Size says
+// how many. size must be between 1 and MaxSlots.
 //
 // A file that is a symlink, not a regular file, owned by another user than
 // the effective uid, or group- or world-writable is refused with an error
@@ -108,50 +109,68 @@ type Table struct {
 // its header says, with an error wrapping ErrBadTable. Each says what to do.
 // A missing parent directory is created (mode 0755), as for the PID file.
 //
+// The disk space of every slot is allocated (fallocate) before the file is
+// mapped: a table that does not fit on its file system fails to open, or to
+// grow, with an error wrapping ENOSPC, and is left as it was (a table that
+// could not be created is left empty), where a mapping of a sparse file
+// would fault at the first touch of a slot past the room.
+//
 // The header is checked, written or grown under a short exclusive flock on
 // the file, so that processes opening the table at once agree on its size.
 func Open(path string, size int) (*Table, error) {
 	if size < 1 || size > MaxSlots {
 		return nil, fmt.Errorf("slot table %s: cannot have %d slots: a table has 1 to %d", path, size, MaxSlots)
 	}
-	return open(path, size, true)
-}
-
-// open is Open, except that with grow false an existing table keeps its size
-// and size applies only to a new one.
-func open(path string, size int, grow bool) (*Table, error) {
-	if platformErr != nil {
-		return nil, fmt.Errorf("slot table %s: %w", path, platformErr)
-	}
-	fd, err := openFile(path)
+	t, fd, err := open(path, size, true)
 	if err != nil {
 		return nil, err
 	}
-	defer unix.Close(fd)
+	unix.Close(fd)
+	return t, nil
+}
+
+// open is Open, except that with grow false an existing table keeps its size
+// and size applies only to a new one. It also returns the file's descriptor
+// (close-on-exec), which the caller closes.
+func open(path string, size int, grow bool) (t *Table, fd int, err error) {
+	if platformErr != nil {
+		return nil, -1, fmt.Errorf("slot table %s: %w", path, platformErr)
+	}
+	fd, err = openFile(path)
+	if err != nil {
+		return nil, -1, err
+	}
+	defer func() {
+		if err != nil {
+			unix.Close(fd)
+			fd = -1
+		}
+	}()
 	if err := checkFile(path, fd); err != nil {
-		return nil, err
+		return nil, -1, err
 	}
 
 	if err := flock(fd, unix.LOCK_EX); err != nil {
-		return nil, fmt.Errorf("slot table %s: cannot lock: %w", path, err)
+		return nil, -1, fmt.Errorf("slot table %s: cannot lock: %w", path, err)
 	}
-	// Closing fd would drop the lock too; unlocking first says when.
+	// The flock lasts only while the header is looked at or changed.
 	defer flock(fd, unix.LOCK_UN)
 
 	count, err := prepare(path, fd, size, grow)
 	if err != nil {
-		return nil, err
+		return nil, -1, err
 	}
-	// prepare checked, under the lock, that the file is at least this long,
-	// and no one shortens a table: no access to the mapping can fault.
+	// prepare checked, under the lock, that the file is at least this long
+	// with its space allocated, and no one shortens a table: no access to
+	// the mapping can fault.
 	mem, err := unix.Mmap(fd, 0, int(tableLen(count)), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
-		return nil, fmt.Errorf("slot table %s: cannot map: %w", path, err)
+		return nil, -1, fmt.Errorf("slot table %s: cannot map: %w", path, err)
 	}
 	// The mapping is page-aligned, so each word at 64+8*i is 8-aligned, as
 	// 64-bit atomic operations need.
 	words := unsafe.Slice((*atomic.Uint64)(unsafe.Pointer(&mem[headerSize])), count)
-	return &Table{path: path, mem: mem, slots: words}, nil
+	return &Table{path: path, mem: mem, slots: words}, fd, nil
 }
 
 // openFile opens or creates path without following a symlink at its end:
@@ -204,26 +223,22 @@ func checkFile(path string, fd int) error {
 	return nil
 }
 
-// prepare writes the header of a new (empty) table, or checks the header of
-// an existing one and grows it to size slots if grow is set and it has fewer.
-// It returns the slot count. The caller holds the flock.
+// prepare creates the table in a new file, or checks the header of an
+// existing one and grows it to size slots if grow is set and it has fewer.
+// Either way the file's blocks are reserved for every slot before anyone
+// maps them. It returns the slot count. The caller holds the flock.
 func prepare(path string, fd, size int, grow bool) (int, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return 0, fmt.Errorf("slot table %s: cannot stat: %w", path, err)
 	}
 	n := st.Size
-	if n == 0 {
-		// A new table. Extend the file first, then write the header: a
-		// crash in between leaves a file with no magic, which is refused,
-		// never one whose header promises slots it does not have.
-		if err := unix.Ftruncate(fd, tableLen(size)); err != nil {
-			return 0, fmt.Errorf("slot table %s: cannot size it for %d slots: %w", path, size, err)
-		}
-		if err := pwriteAll(fd, header(size), 0); err != nil {
-			return 0, fmt.Errorf("slot table %s: cannot write its header: %w", path, err)
-		}
-		return size, nil
+	unfinished, err := zeroFilled(fd, n)
+	if err != nil {
+		return 0, fmt.Errorf("slot table %s: cannot read it: %w", path, err)
+	}
+	if unfinished {
+		return size, create(path, fd, size, n)
 	}
 
 	if n < headerSize {
@@ -241,27 +256,35 @@ func prepare(path string, fd, size int, grow bool) (int, error) {
 	}
 	// The 48 reserved bytes are not checked: a later version that uses them
 	// changes the version number.
-	count := binary.LittleEndian.Uint32(hdr[12:])
+	count := int(binary.LittleEndian.Uint32(hdr[12:]))
 	if count < 1 || count > MaxSlots {
 		return 0, refuse(path, ErrBadTable, "has a header that claims %d slots, but a table has 1 to %d; remove it", count, MaxSlots)
 	}
-	if want := tableLen(int(count)); n < want {
+	if want := tableLen(count); n < want {
 		return 0, refuse(path, ErrBadTable, "is %d bytes, but its header says %d slots (%d bytes): it was truncated; remove it when no process uses it", n, count, want)
 	}
-	if !grow || size <= int(count) {
-		return int(count), nil
+	if !grow || size <= count {
+		// A table made by an older version, or on a file system that was
+		// full, may have holes in its slots: fill them now, or fail here
+		// rather than fault later.
+		if err := reserve(fd, tableLen(count), tableLen(count)); err != nil {
+			return 0, fmt.Errorf("slot table %s: cannot allocate the disk space of its %d slots: %w%s", path, count, err, spaceHint(err))
+		}
+		return count, nil
 	}
 
 	// Grow. Bytes past the old count belong to no slot and no one maps
 	// them (a crash mid-grow, or a hand edit): cut them off, so that every
 	// new slot starts as zeros, free.
-	if n > tableLen(int(count)) {
-		if err := unix.Ftruncate(fd, tableLen(int(count))); err != nil {
+	if n > tableLen(count) {
+		if err := unix.Ftruncate(fd, tableLen(count)); err != nil {
 			return 0, fmt.Errorf("slot table %s: cannot trim it before growing: %w", path, err)
 		}
 	}
-	if err := unix.Ftruncate(fd, tableLen(size)); err != nil {
-		return 0, fmt.Errorf("slot table %s: cannot grow it to %d slots: %w", path, size, err)
+	if err := reserve(fd, tableLen(size), tableLen(count)); err != nil {
+		// Give back what part was allocated; the table keeps its size.
+		unix.Ftruncate(fd, tableLen(count))
+		return 0, fmt.Errorf("slot table %s: cannot grow it from %d to %d slots (%d bytes): %w%s", path, count, size, tableLen(size), err, spaceHint(err))
 	}
 	// The count goes in last, so it never names a slot the file lacks.
 	var c [4]byte
@@ -270,6 +293,91 @@ func prepare(path string, fd, size int, grow bool) (int, error) {
 		return 0, fmt.Errorf("slot table %s: cannot write its new slot count: %w", path, err)
 	}
 	return size, nil
+}
+
+// create makes a table of size slots in a file of n bytes that holds
+// nothing yet: it is empty, or all zeros because an earlier creation
+// stopped before its header (a crash, a full disk). The caller holds the
+// flock. The space is reserved before the header is written, and a
+// failure empties the file again: whatever happens, the next Open finds a
+// table, or a file it creates one in, never one it has to refuse.
+func create(path string, fd, size int, n int64) error {
+	if n > tableLen(size) {
+		if err := unix.Ftruncate(fd, tableLen(size)); err != nil {
+			return fmt.Errorf("slot table %s: cannot size it for %d slots: %w", path, size, err)
+		}
+	}
+	err := reserve(fd, tableLen(size), 0)
+	if err != nil {
+		err = fmt.Errorf("slot table %s: cannot create it with %d slots (%d bytes): %w%s", path, size, tableLen(size), err, spaceHint(err))
+	} else if err = pwriteAll(fd, header(size), 0); err != nil {
+		err = fmt.Errorf("slot table %s: cannot write its header: %w", path, err)
+	}
+	if err != nil {
+		unix.Ftruncate(fd, 0)
+	}
+	return err
+}
+
+// zeroFilled reports whether the file of n bytes is empty or holds nothing
+// but zero bytes: an unfinished creation. A file larger than the largest
+// table is not one.
+func zeroFilled(fd int, n int64) (bool, error) {
+	if n > tableLen(MaxSlots) {
+		return false, nil
+	}
+	// The first chunk holds the header: a table's magic ends the look there.
+	var b [4096]byte
+	for off := int64(0); off < n; off += int64(len(b)) {
+		chunk := b[:min(int64(len(b)), n-off)]
+		if err := preadAll(fd, chunk, off); err != nil {
+			return false, err
+		}
+		for _, c := range chunk {
+			if c != 0 {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
+}
+
+// reserve makes the file length bytes long, with disk space allocated for
+// all of them, so that no store through a mapping of it can fault for want
+// of space (a sparse file on a full tmpfs raises SIGBUS on the first touch
+// of a hole). Bytes below old are table content already; above it, the
+// file is extended with zeros. Where the file system cannot allocate ahead
+// (no fallocate), new bytes are written as zeros instead, which fails the
+// same way when there is no room; old ones are left alone.
+func reserve(fd int, length, old int64) error {
+	err := fallocate(fd, 0, length)
+	if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) {
+		return err
+	}
+	if length <= old {
+		return nil
+	}
+	if err := unix.Ftruncate(fd, length); err != nil {
+		return err
+	}
+	return pwriteAll(fd, make([]byte, length-old), old)
+}
+
+// spaceHint says what to do about a file system without room.
+func spaceHint(err error) string {
+	if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
+		return "; free some space on its file system, or use fewer slots"
+	}
+	return ""
+}
+
+func fallocate(fd int, off, length int64) error {
+	for {
+		err := unix.Fallocate(fd, 0, off, length)
+		if err != unix.EINTR {
+			return err
+		}
+	}
 }
 
 func tableLen(count int) int64 { return headerSize + wordSize*int64(count) }

@@ -8,22 +8,22 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // The environment variables through which a supervisor tells a worker its
-// slot and the size of the id space (DESIGN.md 3).
+// slot and the size of the id space (docs/slots.md section 4).
 const (
 	EnvProcessID    = "COMET_PROCESS_ID"
 	EnvProcessCount = "COMET_PROCESS_COUNT"
 )
 
-// FromEnv returns the id and id count that a supervisor put in
-// COMET_PROCESS_ID and COMET_PROCESS_COUNT: the slot and the number of
-// slots, or with slotrun --ordinal the id and count across every replica.
-// ok is false, and id and count zero, when either is missing or not a
-// decimal integer, when count is less than 1, or when id is not in
-// 0..count-1: then the process was not started by slotrun, and may call
-// GetProcessID instead.
+// FromEnv returns the slot id and slot count that a supervisor put in
+// COMET_PROCESS_ID and COMET_PROCESS_COUNT. ok is false, and id and count
+// zero, when either is missing or not a decimal integer, when count is less
+// than 1, or when id is not in 0..count-1: then the process was not started
+// by slotrun, and may call GetProcessID instead.
 func FromEnv() (id, count int, ok bool) {
 	id, idErr := strconv.Atoi(os.Getenv(EnvProcessID))
 	count, countErr := strconv.Atoi(os.Getenv(EnvProcessCount))
@@ -33,31 +33,57 @@ func FromEnv() (id, count int, ok bool) {
 	return id, count, true
 }
 
-// processIDs records the slot this process took from each table through
+// processIDs records the id this process took from each table through
 // GetProcessID, by absolute path, so that asking again returns it.
 var processIDs struct {
 	sync.Mutex
-	held map[string]heldID
+	held map[string]*heldID
 }
 
+// heldID is an id taken through GetProcessID.
 type heldID struct {
-	table *Table
-	slot  int
-	id    int // what GetProcessID returns: the slot, or the id a supervisor assigned it
-	// assigned: a supervisor gave this process the slot (COMET_PROCESS_ID)
-	// and keeps it across the process's restarts; the process must not
-	// give it back.
-	assigned bool
+	table    *Table
+	fd       int // the table file, open for the claim lock on the slot's word
+	dev, ino uint64
+	slot     int
+	id       int // what GetProcessID returns: the slot, or the id a supervisor assigned with it
+	how      claimKind
+	prev     uint64 // moved: the word it replaced, the parent's
 }
 
-// GetProcessID gives this process a slot in the table at path, for programs
+// GetProcessID gives this process an id from the table at path, unique among
+// all the live processes that got theirs from the same table, for programs
 // started by something else than slotrun (PM2, Go Fiber's prefork, a shell
-// loop) that want ids unique among everyone using the table. It returns the
-// lowest free slot, or the slot this process already holds: one taken by an
-// earlier call, or the one a supervisor such as slotrun assigned it, so the
-// same code runs under slotrun and without it. Under slotrun it returns
-// COMET_PROCESS_ID, which with --ordinal is the id across replicas
-// (ordinal·slots + slot), not the slot in this host's table.
+// loop), and for the children of workers (a prefork server under slotrun).
+// The same code runs under slotrun and without it: a worker gets the id
+// slotrun gave it (COMET_PROCESS_ID).
+//
+// Which id it returns:
+//
+//  1. The id an earlier call returned, while it holds it.
+//  2. With COMET_PROCESS_ID=K, K, if no other caller of GetProcessID has
+//     claimed its slot S and this process holds slot S (its supervisor
+//     handed it over), or its parent process does. S is K, or SLOTRUN_SLOT
+//     where ids span several supervisors' tables (slotrun --ordinal; see
+//     docs/replicas.md). A parent that has the table open (a
+//     supervisor such as slotrun, between its fork and its Transfer) keeps
+//     the slot in its name, to hand over. A parent that does not (a shell or
+//     a launcher that runs the real program as its child, a prefork parent
+//     that takes no id) is a wrapper: the slot moves to this process, by a
+//     compare-and-swap from the parent's word to its own, so the table names
+//     the process that uses the id; ReleaseProcessID gives it back to the
+//     parent. So the first child of a worker that asks gets the worker's id,
+//     and every later one gets a free slot of its own, as does every child of
+//     a worker that took its id through GetProcessID.
+//  3. A slot this process holds through the Table API, as its id.
+//  4. The lowest free slot, as its id.
+//
+// A caller claims its id with a lock (an open file description lock on the
+// slot's word) that it holds until ReleaseProcessID or its exit; a slot whose
+// lock another process holds is never returned, whatever its word says. A
+// worker that uses its id through FromEnv alone holds no such lock: if it
+// starts children that call GetProcessID, it should call GetProcessID
+// itself, first.
 //
 // A missing table is created with runtime.GOMAXPROCS(0) slots; an existing
 // one keeps its size, even if smaller, since its size is the id space that
@@ -80,50 +106,49 @@ func GetProcessID(path string) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("slot table %s: %w", path, err)
 	}
-	t, err := open(path, min(runtime.GOMAXPROCS(0), MaxSlots), false)
+	t, fd, err := open(path, min(runtime.GOMAXPROCS(0), MaxSlots), false)
 	if err != nil {
 		return -1, err
 	}
-	slot, id, assigned := assignedSlot(t, me)
-	if slot < 0 {
-		slot = t.find(me)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		t.Close()
+		return -1, fmt.Errorf("slot table %s: cannot stat: %w", path, err)
 	}
-	if slot < 0 {
-		if slot, err = t.Acquire(pidOf(me)); err != nil {
+	// The same file under another name: the id this process has from it.
+	for _, h := range processIDs.held {
+		if h.dev == st.Dev && h.ino == st.Ino {
+			unix.Close(fd)
 			t.Close()
-			return -1, err
+			processIDs.held[key] = h
+			return h.id, nil
 		}
 	}
+	h := &heldID{table: t, fd: fd, dev: st.Dev, ino: st.Ino}
+	if h.slot, h.how, h.prev, err = t.claim(fd, me); err != nil {
+		unix.Close(fd)
+		t.Close()
+		return -1, err
+	}
+	h.id = h.slot
+	if h.how != claimAcquired {
+		// The slot a supervisor assigned: its id may span supervisors
+		// (--ordinal), as COMET_PROCESS_ID says.
+		_, h.id, _ = assignedFromEnv()
+	}
 	if processIDs.held == nil {
-		processIDs.held = make(map[string]heldID)
+		processIDs.held = make(map[string]*heldID)
 	}
-	if !assigned {
-		id = slot
-	}
-	processIDs.held[key] = heldID{table: t, slot: slot, id: id, assigned: assigned}
-	return id, nil
+	processIDs.held[key] = h
+	return h.id, nil
 }
 
-// assignedSlot returns the slot a supervisor gave this process, and the id
-// it told it (COMET_PROCESS_ID), if the slot is in t: held by this process,
-// or still by the supervisor (our parent), which hands it over just after
-// the fork — a worker that asks at once may be quicker than that.
-func assignedSlot(t *Table, me uint64) (slot, id int, ok bool) {
-	slot, id, ok = assignedFromEnv()
-	if !ok || slot >= t.Size() {
-		return -1, -1, false
-	}
-	switch holder := t.slots[slot].Load(); {
-	case holder == me, pidOf(holder) == os.Getppid() && alive(holder):
-		return slot, id, true
-	}
-	return -1, -1, false
-}
-
-// ReleaseProcessID gives back the slot that GetProcessID took from the table
+// ReleaseProcessID gives back the id that GetProcessID took from the table
 // at path, and closes the table. A slot a supervisor assigned is left to the
-// supervisor, which holds it while the worker restarts. It fails, with an
-// error wrapping ErrNotHolder, if this process holds no id from that table.
+// supervisor, which holds it while the worker restarts; a slot taken over
+// from the parent goes back to the parent. It fails, with an error wrapping
+// ErrNotHolder, if this process holds no id from that table.
 func ReleaseProcessID(path string) error {
 	key, err := filepath.Abs(path)
 	if err != nil {
@@ -135,10 +160,23 @@ func ReleaseProcessID(path string) error {
 	if !ok {
 		return fmt.Errorf("slot table %s: this process holds no id from it: %w", path, ErrNotHolder)
 	}
-	delete(processIDs.held, key)
-	if h.assigned {
-		return h.table.Close()
+	for k, other := range processIDs.held {
+		if other == h {
+			delete(processIDs.held, k)
+		}
 	}
 	me, _ := self() // GetProcessID succeeded, so self did
-	return errors.Join(h.table.Release(h.slot, pidOf(me)), h.table.Close())
+	var errs []error
+	switch h.how {
+	case claimMoved:
+		errs = append(errs, h.table.giveBack(h.slot, me, h.prev))
+	case claimAcquired:
+		errs = append(errs, h.table.Release(h.slot, pidOf(me)))
+	}
+	// Closing the file drops the claim lock, after the word has changed.
+	if err := unix.Close(h.fd); err != nil {
+		errs = append(errs, fmt.Errorf("slot table %s: %w", path, err))
+	}
+	errs = append(errs, h.table.Close())
+	return errors.Join(errs...)
 }

@@ -99,6 +99,15 @@ func TestTheInheritedPipeStaysBlocking(t *testing.T) {
 	w.Close(0)
 }
 
+func TestAPipeWhoseReaderHasGoneLosesLinesWithoutWaiting(t *testing.T) {
+	// `slotrun … 2>&1 | head`, once head has exited.
+	r, pw := smallPipe(t)
+	w := logwriter.New(pw, logwriter.DefaultLimit, report)
+	r.Close()
+	writeAll(t, w, numbered("line", 100))
+	closeWithin(t, w)
+}
+
 func TestLinesLongerThanAPipeTakesWholeGoThroughTheQueue(t *testing.T) {
 	// A non-blocking write of more than PIPE_BUF bytes may go in part.
 	r, pw := smallPipe(t)

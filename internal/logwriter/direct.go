@@ -46,10 +46,15 @@ func newDirect(out any) *direct {
 	return d
 }
 
+// directFor picks the direct writer for the stream fd refers to, by its
+// file type, as docs/output.md explains.
 func directFor(fd int) *direct {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil
+	}
+	if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); err != nil || flags&unix.O_ACCMODE == unix.O_RDONLY {
+		return nil // not for writing: the reopened pipe would be
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFIFO:

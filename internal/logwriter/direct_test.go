@@ -324,6 +324,21 @@ func TestATerminalKeepsTheQueue(t *testing.T) {
 	w.Close(0)
 }
 
+func TestAStreamNotOpenForWritingIsNotReopenedForWriting(t *testing.T) {
+	// A pipe's read end: a write to it fails, and must go on failing.
+	r, pw := smallPipe(t)
+	w := logwriter.New(r, logwriter.DefaultLimit, report)
+	if kind := logwriter.DirectKind(w); kind != "" {
+		t.Errorf("direct path for a pipe's read end: %q; want none", kind)
+	}
+	w.Write([]byte("line\n"))
+	closeWithin(t, w)
+	pw.Close()
+	if n := inPipe(t, r); n != 0 {
+		t.Errorf("%d bytes went into the pipe through its read end", n)
+	}
+}
+
 func TestAWriterWithoutAFileQueues(t *testing.T) {
 	var buf syncBuffer
 	w := logwriter.New(&buf, logwriter.DefaultLimit, report)

@@ -3,15 +3,18 @@
 //
 // A supervisor logs from the goroutine that reaps and restarts its workers.
 // Written straight to stderr, one line to a pipe nobody drains blocks that
-// goroutine for good: no worker is reaped, restarted or stopped any more. A
-// Writer takes each line into memory and returns at once; a goroutine of its
-// own writes the lines out, whole and in order. When the buffer is full, the
-// oldest lines waiting in it are dropped and counted: the newest say what
-// the supervisor is doing now, and how a stop ended. Once the stream moves
-// again the count goes out as one line of its own, where the lines are
-// missing.
+// goroutine for good: no worker is reaped, restarted or stopped any more.
+// A Writer's Write returns at once. While nothing is queued, it hands the
+// line to the stream itself if the stream can take it without waiting (a
+// pipe with room, a socket, a local file, /dev/null; see direct.go). Any
+// other line is queued in memory, and so is every line after it until the
+// queue is written out, by a goroutine of the Writer's own, whole and in
+// order. When the buffer is full, the oldest lines waiting in it are
+// dropped and counted: the newest say what the supervisor is doing now, and
+// how a stop ended. Once the stream moves again the count goes out as one
+// line of its own, where the lines are missing.
 //
-// Idle, a Writer does nothing: its goroutine sleeps until a line comes.
+// Idle, a Writer does nothing: its goroutine sleeps until a line is queued.
 package logwriter
 
 import (
@@ -19,6 +22,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // DefaultLimit is a buffer size that rides out a burst of some thousand log
@@ -33,9 +38,12 @@ type Writer struct {
 	report func(dropped int) []byte
 
 	mu      sync.Mutex
+	direct  *direct   // writes a line at once if the stream takes it; nil: queue all
 	wake    sync.Cond // a line was queued, or Close was called
 	queue   [][]byte  // lines not yet written, oldest first
+	rest    bool      // queue[0] is what the stream left of a line: next out, never dropped
 	queued  int       // their bytes, and those of the line being written
+	writing bool      // run is writing a line or a report
 	dropped int       // lines dropped before the first queued, not reported yet
 	closed  bool
 	done    chan struct{} // closed once the queue is written out after Close
@@ -46,17 +54,18 @@ type Writer struct {
 // called from the Writer's goroutine, one call at a time, and may return
 // nil to say nothing (a logger whose level filters warnings out).
 func New(out io.Writer, limit int, report func(dropped int) []byte) *Writer {
-	w := &Writer{out: out, limit: limit, report: report, done: make(chan struct{})}
+	w := &Writer{out: out, limit: limit, report: report, direct: newDirect(out), done: make(chan struct{})}
 	w.wake.L = &w.mu
 	go w.run()
 	return w
 }
 
-// Write queues a copy of p to be written whole, and never blocks on the
-// stream. When the buffer has no room for p, the oldest queued lines make
-// room, or p itself is dropped if it alone is larger than the buffer. It
-// always reports success: a logger has nothing better to do with an error,
-// and hclog would write one more line about it.
+// Write writes p whole, and never blocks on the stream: at once, if
+// nothing is queued and the stream takes p without waiting, or else through
+// a copy in the queue. When the buffer has no room for p, the oldest queued
+// lines make room, or p itself is dropped if it alone is larger than the
+// buffer. It always reports success: a logger has nothing better to do with
+// an error, and hclog would write one more line about it.
 func (w *Writer) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
@@ -68,20 +77,51 @@ func (w *Writer) Write(p []byte) (int, error) {
 		// would be if the process had already exited.
 		return len(p), nil
 	}
-	for w.queued+len(p) > w.limit && len(w.queue) > 0 {
-		w.dropped += lines(w.queue[0])
-		w.queued -= len(w.queue[0])
+	if w.direct != nil && len(w.queue) == 0 && !w.writing && w.dropped == 0 && len(p) <= w.direct.longest {
+		// Under the lock: the next Write sees this line written or queued.
+		n, err := w.direct.write(w.direct.fd, p)
+		switch {
+		case n == len(p):
+			return len(p), nil
+		case n > 0:
+			// The stream took the start of p (a socket short of room):
+			// the rest goes out next, before any other line.
+			w.queue = append(w.queue, bytes.Clone(p[n:]))
+			w.queued += len(p) - n
+			w.rest = true
+			w.wake.Signal()
+			return len(p), nil
+		case err != unix.EAGAIN:
+			// A stream that fails (its reader gone, a full disk) would
+			// fail the queued write too: the line is lost either way.
+			return len(p), nil
+		}
+	}
+	w.enqueue(p)
+	w.wake.Signal()
+	return len(p), nil
+}
+
+// enqueue queues a copy of p, dropping the oldest queued lines if there is
+// no room, or p itself if it alone is larger than the buffer.
+func (w *Writer) enqueue(p []byte) {
+	first := 0 // the first line that may be dropped
+	if w.rest {
+		first = 1
+	}
+	for w.queued+len(p) > w.limit && len(w.queue) > first {
+		w.dropped += lines(w.queue[first])
+		w.queued -= len(w.queue[first])
+		w.queue[first] = w.queue[0]
 		w.queue[0] = nil
 		w.queue = w.queue[1:]
 	}
 	if w.queued+len(p) > w.limit {
 		w.dropped += lines(p) // larger than what the line being written leaves
-	} else {
-		w.queue = append(w.queue, bytes.Clone(p))
-		w.queued += len(p)
+		return
 	}
-	w.wake.Signal()
-	return len(p), nil
+	w.queue = append(w.queue, bytes.Clone(p))
+	w.queued += len(p)
 }
 
 // lines counts the lines of one write: usually one, more for a value that
@@ -94,6 +134,10 @@ func lines(p []byte) int { return max(1, bytes.Count(p, []byte{'\n'})) }
 func (w *Writer) Close(wait time.Duration) bool {
 	w.mu.Lock()
 	w.closed = true
+	if w.direct != nil {
+		w.direct.close()
+		w.direct = nil
+	}
 	w.wake.Signal()
 	w.mu.Unlock()
 	t := time.NewTimer(wait)
@@ -110,7 +154,10 @@ func (w *Writer) Close(wait time.Duration) bool {
 // the same stream (worker output relayed to stderr) cannot land inside a
 // line: a pipe takes a write of up to 4 KiB in one piece. Lines dropped
 // while one was being written are reported before the next: that is where
-// they are missing.
+// they are missing, after the rest of a line the stream took in part.
+//
+// run writes through out, blocking as long as the stream makes it wait;
+// Write does not write directly meanwhile, so lines stay in order.
 func (w *Writer) run() {
 	defer close(w.done)
 	w.mu.Lock()
@@ -119,14 +166,16 @@ func (w *Writer) run() {
 		for len(w.queue) == 0 && w.dropped == 0 && !w.closed {
 			w.wake.Wait()
 		}
-		if w.dropped > 0 {
+		if w.dropped > 0 && !w.rest {
 			n := w.dropped
 			w.dropped = 0
+			w.writing = true
 			w.mu.Unlock()
 			if msg := w.report(n); len(msg) > 0 {
 				w.out.Write(msg)
 			}
 			w.mu.Lock()
+			w.writing = false
 			continue
 		}
 		if len(w.queue) == 0 {
@@ -135,9 +184,12 @@ func (w *Writer) run() {
 		line := w.queue[0]
 		w.queue[0] = nil
 		w.queue = w.queue[1:]
+		w.rest = false
+		w.writing = true
 		w.mu.Unlock()
 		w.out.Write(line)
 		w.mu.Lock()
+		w.writing = false
 		w.queued -= len(line)
 	}
 }

@@ -4,8 +4,13 @@ package main
 
 import (
 	"os"
+
+	"github.com/slotrun/slotrun/listen"
 )
 
 func main() {
+	// Before anything else: as a worker's exec shim, this process only sets
+	// LISTEN_PID and becomes the worker.
+	listen.RunShimIfAsked()
 	os.Exit(newCLI(os.Stdout, os.Stderr).run(os.Args[1:]))
 }

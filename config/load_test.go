@@ -404,6 +404,10 @@ func TestHelp(t *testing.T) {
       --env KEY=VALUE             set KEY=VALUE in every worker's environment; repeatable
       --log-level LEVEL           log at LEVEL or above: trace, debug, info, warn or error (default info)
       --log-format FORMAT         write logs in FORMAT: text or json (default text)
+      --listen [NAME=]URL         bind a socket at [NAME=]URL once, before any worker, and pass it to every worker at fds 3.. (tcp://:8080, udp://:5353, unix:///path, unix://@name; ?backlog=N&mode=0660); repeatable
+      --ready MODE                a worker is ready per MODE: uptime (alive for min-uptime) or notify (it sends READY=1 to NOTIFY_SOCKET) (default uptime)
+      --ready-timeout DURATION    with notify: stop a worker not ready within DURATION, as a failure; 0s: no limit (default 60s)
+      --watchdog DURATION         with notify: abort a worker that sends no WATCHDOG=1 for DURATION; 0s: off (default 0s)
   -h, --help                      show this help
 `
 	_, table, ok := strings.Cut(out.String(), "\n\nFlags of run:\n")

@@ -69,6 +69,8 @@ func (s *supervisor) handle(ev event) {
 		s.onTimer(ev)
 	case strayDeadline:
 		s.killStrays()
+	case notifyEvent:
+		s.onNotify(ev)
 	}
 }
 

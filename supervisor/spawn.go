@@ -20,7 +20,8 @@ func workerEnv(inherited, extra []string, count int) []string {
 	drop := func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", slots.EnvProcessID, slots.EnvProcessCount:
+		case "NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "LISTEN_PIDFDID", "WATCHDOG_USEC", "WATCHDOG_PID",
+			slots.EnvProcessID, slots.EnvProcessCount:
 			return true
 		}
 		for _, e := range extra {
@@ -99,7 +100,8 @@ func (s *supervisor) startWorker(sl *slot) error {
 	}
 	sl.started = s.sys.now()
 	env := append(s.baseEnv[:len(s.baseEnv):len(s.baseEnv)], slots.EnvProcessID+"="+strconv.Itoa(sl.id))
-	pid, err := s.sys.fork(s.opts.Path, s.opts.Args, env, []*os.File{s.devnull, stdout, stderr})
+	path, argv, files := s.command(s.devnull, stdout, stderr)
+	pid, err := s.sys.fork(path, argv, env, files)
 	if pipes != nil {
 		pipes.afterFork(err == nil)
 	}
@@ -118,7 +120,7 @@ func (s *supervisor) startWorker(sl *slot) error {
 	sl.killAt = time.Time{}
 	s.byPID[pid] = sl
 	sl.log.Info("worker started", "pid", pid)
-	s.arm(sl, &sl.timer, s.opts.MinUptime, timerReady)
+	s.watchReady(sl)
 	return nil
 }
 

@@ -1,0 +1,178 @@
+package supervisor
+
+import (
+	"errors"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/slotrun/slotrun/listen"
+	"github.com/slotrun/slotrun/notify"
+)
+
+// serving is what the supervisor holds so that workers can serve without
+// a gap: the sockets every worker inherits (docs/sockets.md) and the
+// socket the workers report readiness on (docs/readiness.md).
+type serving struct {
+	inherited []*listen.Socket // from slotrun's own socket activation
+	ignored   string           // why LISTEN_* in our environment was ignored
+	sockets   []*listen.Socket // what every worker gets at fds 3..
+	notify    *notify.Socket   // nil unless --ready notify
+	groups    groupSet         // the live workers' process groups, for the notify reader
+	reader    sync.WaitGroup
+}
+
+// groupSet is the set of the workers' process groups, shared with the
+// notify reader so that it drops what no worker sent without waking the
+// loop: a flood from outside costs the loop nothing.
+type groupSet struct {
+	mu sync.Mutex
+	m  map[int]bool
+}
+
+func (g *groupSet) add(pgid int) {
+	g.mu.Lock()
+	if g.m == nil {
+		g.m = map[int]bool{}
+	}
+	g.m[pgid] = true
+	g.mu.Unlock()
+}
+
+func (g *groupSet) remove(pgid int) {
+	g.mu.Lock()
+	delete(g.m, pgid)
+	g.mu.Unlock()
+}
+
+func (g *groupSet) has(pgid int) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.m[pgid]
+}
+
+// adoptActivation reads slotrun's own socket activation; called once, in
+// Run, before anything else may open a file at fd 3.
+func (s *supervisor) adoptActivation() {
+	s.srv.inherited, s.srv.ignored = listen.Inherited(os.Getenv, os.Getpid())
+}
+
+// openServing binds the sockets and opens the notify socket. On error
+// nothing is left open or on disk.
+func (s *supervisor) openServing() error {
+	if s.srv.ignored != "" {
+		s.log.Debug("ignoring socket activation variables that are not ours, as sd_listen_fds does", "why", s.srv.ignored)
+	}
+	socks, err := listen.Open(s.opts.Listen, s.srv.inherited)
+	s.srv.inherited = nil
+	if err != nil {
+		return err
+	}
+	s.srv.sockets = socks
+	for _, sock := range socks {
+		s.log.Info("listening", "name", sock.Name, "address", sock.Address, "inherited", sock.Adopted)
+	}
+	if s.opts.Ready == ReadyNotify {
+		if s.srv.notify, err = notify.Listen(); err != nil {
+			listen.CloseAll(socks)
+			s.srv.sockets = nil
+			return err
+		}
+		s.srv.reader.Add(1)
+		go s.readNotifications()
+	}
+	return nil
+}
+
+// closeServing closes every socket; the unix socket files go too.
+func (s *supervisor) closeServing() {
+	listen.CloseAll(s.srv.sockets)
+	s.srv.sockets = nil
+	if s.srv.notify != nil {
+		s.srv.notify.Close()
+		s.srv.reader.Wait()
+		s.srv.notify = nil
+	}
+}
+
+// Listeners are the sockets every worker gets, with their real addresses.
+func (s *supervisor) listeners() []*listen.Socket { return s.srv.sockets }
+
+// servingEnv is what every worker's environment gets for sockets and
+// readiness; LISTEN_PID is set by the exec shim.
+func (s *supervisor) servingEnv() []string {
+	var env []string
+	if len(s.srv.sockets) > 0 {
+		env = append(env, listen.Env(s.srv.sockets)...)
+	}
+	if s.srv.notify != nil {
+		env = append(env, "NOTIFY_SOCKET="+s.srv.notify.Addr)
+		if s.opts.Watchdog > 0 {
+			env = append(env, "WATCHDOG_USEC="+strconv.FormatInt(s.opts.Watchdog.Microseconds(), 10))
+		}
+	}
+	return env
+}
+
+// command is what a worker is forked as: the worker itself, or, when it
+// gets sockets, slotrun's exec shim, which sets LISTEN_PID to the worker's
+// pid and execs it. Without sockets a start costs nothing more.
+func (s *supervisor) command(stdio ...*os.File) (string, []string, []*os.File) {
+	if len(s.srv.sockets) == 0 {
+		return s.opts.Path, s.opts.Args, stdio
+	}
+	return listen.ShimPath, listen.ShimArgv(s.opts.Path, s.opts.Args), append(stdio, listen.Files(s.srv.sockets)...)
+}
+
+// readNotifications hands the loop what workers say on the notify socket.
+// It attributes each datagram by the sender's pid: a worker's main process,
+// or any process in a worker's process group (a shell script's
+// systemd-notify). Anything else, and anything malformed, is dropped here.
+func (s *supervisor) readNotifications() {
+	defer s.srv.reader.Done()
+	sock := s.srv.notify
+	for {
+		d, err := sock.Receive()
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if err != nil {
+			s.log.Debug("notify socket", "error", err)
+			continue
+		}
+		pgid := s.groupOf(d.PID)
+		switch {
+		case pgid == 0:
+			s.log.Debug("ignoring a notification from a process outside every worker's group", "sender", d.PID)
+			continue
+		case d.Truncated:
+			s.log.Debug("ignoring an oversized notification", "sender", d.PID, "max_bytes", notify.MaxMessage)
+			continue
+		}
+		msg, err := notify.Parse(d.Data)
+		if err != nil {
+			s.log.Debug("ignoring a notification", "sender", d.PID, "error", err)
+			continue
+		}
+		s.post(notifyEvent{pid: d.PID, pgid: pgid, msg: msg})
+	}
+}
+
+// groupOf is the worker process group pid belongs to, or 0. A worker's
+// main process is found even after it exited (it is our unreaped child);
+// another member must be alive to be placed.
+func (s *supervisor) groupOf(pid int) int {
+	if pid <= 0 {
+		return 0
+	}
+	if s.srv.groups.has(pid) {
+		return pid
+	}
+	if g, err := unix.Getpgid(pid); err == nil && s.srv.groups.has(g) {
+		return g
+	}
+	return 0
+}

@@ -28,7 +28,9 @@ func (s *supervisor) becameReady(sl *slot) {
 		return
 	}
 	s.move(sl, stateReady)
-	sl.log.Debug("worker ready", "pid", sl.pid)
+	if s.opts.Ready == ReadyUptime { // onNotify logs a READY=1
+		sl.log.Debug("worker ready", "pid", sl.pid)
+	}
 	if s.rolling != nil && s.rolling.current == sl {
 		s.rollNext()
 	}

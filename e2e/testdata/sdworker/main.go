@@ -36,6 +36,7 @@ func main() {
 		stopPinged = flag.Duration("watchdog-stop-after", 0, "stop sending WATCHDOG=1 after this long")
 		reloadHUP  = flag.Bool("reload-on-hup", false, "on HUP: RELOADING=1, then READY=1 after -reload-delay")
 		reloadFor  = flag.Duration("reload-delay", 0, "how long a reload takes")
+		garbage    = flag.Bool("garbage", false, "before READY=1, send malformed and oversized notifications")
 	)
 	flag.Parse()
 	id := os.Getenv("COMET_PROCESS_ID")
@@ -77,6 +78,12 @@ func main() {
 		}
 	}
 	sayReady := func() {
+		if *garbage {
+			sendRaw("no equals sign here")
+			sendRaw("READY=1\x00")
+			sendRaw("READY=1\n" + strings.Repeat("X", 5000))
+			fmt.Printf("garbage-sent id=%s pid=%d\n", id, pid)
+		}
 		notify(daemon.SdNotifyReady)
 		fmt.Printf("notified id=%s pid=%d\n", id, pid)
 		if *status != "" {
@@ -132,6 +139,18 @@ func main() {
 			return
 		}
 	}
+}
+
+// sendRaw sends one datagram to NOTIFY_SOCKET as it is, for what
+// daemon.SdNotify would never send.
+func sendRaw(msg string) {
+	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: os.Getenv("NOTIFY_SOCKET"), Net: "unixgram"})
+	if err != nil {
+		fmt.Println("error sendRaw:", err)
+		return
+	}
+	defer conn.Close()
+	conn.Write([]byte(msg))
 }
 
 func orDash(s string) string {

@@ -3,8 +3,8 @@ package e2e
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 

@@ -50,7 +50,6 @@ func (notifyEvent) isEvent() {}
 func (s *supervisor) watchReady(sl *slot) {
 	sl.failedReady, sl.saidStopping, sl.status = false, false, ""
 	sl.watchdog.stop()
-	s.srv.groups.add(sl.pid)
 	if s.opts.Ready == ReadyUptime {
 		s.arm(sl, &sl.timer, s.opts.MinUptime, timerReady)
 		return

@@ -164,6 +164,11 @@ func (s *supervisor) readNotifications() {
 // groupOf is the worker process group pid belongs to, or 0. A worker's
 // main process is found even after it exited (it is our unreaped child);
 // another member must be alive to be placed.
+//
+// A worker may speak before the loop has recorded it (the loop forks, and
+// then logs and records; a fast worker on a busy machine wins that race).
+// So a group led by a child of ours counts too: the loop, which handles
+// the event after it has recorded every worker it forked, decides.
 func (s *supervisor) groupOf(pid int) int {
 	if pid <= 0 {
 		return 0
@@ -171,7 +176,14 @@ func (s *supervisor) groupOf(pid int) int {
 	if s.srv.groups.has(pid) {
 		return pid
 	}
-	if g, err := unix.Getpgid(pid); err == nil && s.srv.groups.has(g) {
+	g, err := unix.Getpgid(pid)
+	if err != nil {
+		return 0
+	}
+	if s.srv.groups.has(g) {
+		return g
+	}
+	if ppid, _, ok := readParent(g); ok && ppid == s.self {
 		return g
 	}
 	return 0

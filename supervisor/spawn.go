@@ -108,6 +108,7 @@ func (s *supervisor) startWorker(sl *slot) error {
 	if err != nil {
 		return err
 	}
+	s.srv.groups.add(pid) // first: the notify reader places its messages by it
 	// If the worker already exited (it may, before we look), the slot
 	// stays in our name: it is held either way.
 	if err := s.table.Transfer(sl.id, s.self, pid); err == nil {

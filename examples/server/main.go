@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -39,12 +40,21 @@ func main() {
 		fmt.Fprintf(os.Stderr, "server %s: %v\n", id, err)
 		os.Exit(1)
 	}
+	var conns sync.WaitGroup // every connection accepted and not yet closed
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			time.Sleep(*work)
 			fmt.Fprintf(w, "id=%s pid=%d\n", id, pid)
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
+		ConnState: func(_ net.Conn, state http.ConnState) {
+			switch state {
+			case http.StateNew:
+				conns.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				conns.Done()
+			}
+		},
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -60,27 +70,47 @@ func main() {
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	select {
 	case <-stop:
-	case err := <-served:
+	case err := <-served: // the listener failed
 		fmt.Fprintf(os.Stderr, "server %s: %v\n", id, err)
 		os.Exit(1)
 	}
-	// Drain. Shutdown closes this process's listener, so the kernel hands
-	// new connections to the other workers (the socket itself stays open in
-	// slotrun and in them), then waits for every connection this process
-	// accepted to get its answer. Keep-alives are turned off first, so each
-	// connection ends after its current request instead of idling. A
-	// connection accepted at the very moment Shutdown begins is tracked
-	// before Shutdown returns (it waits for Serve to end) and is answered,
-	// since Shutdown only closes connections that are idle.
 	sdNotify("STOPPING=1")
-	srv.SetKeepAlivesEnabled(false)
-	ctx, cancel := context.WithTimeout(context.Background(), *drain)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
+	if err := drainServer(srv, ln, served, &conns, *drain); err != nil {
 		fmt.Fprintf(os.Stderr, "server %s: drain: %v\n", id, err)
 		os.Exit(1)
 	}
 	fmt.Printf("drained id=%s pid=%d\n", id, pid)
+}
+
+// drainServer stops accepting and answers every connection already
+// accepted, then shuts the server down.
+//
+// Calling srv.Shutdown first is the trap: a connection accepted just before
+// Shutdown whose request is read just after it is closed unanswered
+// (net/http drops any request it reads once shutdown has begun), and the
+// client sees EOF. So: turn keep-alives off (each connection then ends
+// after its current request), close the listener (this process's copy
+// only: the socket stays open in slotrun and the other workers, so the
+// kernel queues new connections for them), wait for Serve to return (every
+// accepted connection is then counted), wait for each to be answered and
+// closed, and only then Shutdown, which has nothing left to cut short.
+func drainServer(srv *http.Server, ln net.Listener, served <-chan error, conns *sync.WaitGroup, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	srv.SetKeepAlivesEnabled(false)
+	ln.Close()
+	<-served
+	done := make(chan struct{})
+	go func() {
+		conns.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Until(deadline)):
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	return srv.Shutdown(ctx)
 }
 
 // listener is the socket slotrun passed (sd_listen_fds(3): fds from 3, as

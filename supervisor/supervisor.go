@@ -60,6 +60,7 @@ type supervisor struct {
 	strays    *strays      // processes left behind, being stopped at exit
 	badMoves  int          // moves outside the state machine: bugs (see move)
 	srv       serving      // sockets and readiness (serving.go)
+	mgr       manager      // slotrun's own service manager (manager.go)
 }
 
 func newSupervisor(opts Options, sys system) *supervisor {
@@ -100,6 +101,7 @@ func Run(opts Options) (int, error) {
 	}
 	s := newSupervisor(opts, realSystem{})
 	s.adoptActivation()
+	s.readManager()
 	reserveThreads(spareThreads)
 
 	// Catch signals first: one that arrives while we start waits in the
@@ -283,6 +285,7 @@ func (s *supervisor) takeSlots(n int) error {
 
 // finish gives back everything the supervisor held.
 func (s *supervisor) finish() int {
+	s.reportToManager() // a stop that ended at once was not reported yet
 	for _, sl := range s.slots {
 		s.stopTimers(sl)
 	}
@@ -296,6 +299,7 @@ func (s *supervisor) finish() int {
 	}
 	s.devnull.Close()
 	s.closeServing()
+	s.mgr.tick.stop()
 	s.log.Info("stopped", "exit_code", s.exitCode)
 	return s.exitCode
 }

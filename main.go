@@ -5,12 +5,11 @@ package main
 import (
 	"os"
 
-	"github.com/slotrun/slotrun/listen"
+	// First of all, in its init: as a worker's exec shim, this process
+	// only sets LISTEN_PID and becomes the worker.
+	_ "github.com/slotrun/slotrun/internal/execshim"
 )
 
 func main() {
-	// Before anything else: as a worker's exec shim, this process only sets
-	// LISTEN_PID and becomes the worker.
-	listen.RunShimIfAsked()
 	os.Exit(newCLI(os.Stdout, os.Stderr).run(os.Args[1:]))
 }

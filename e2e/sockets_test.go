@@ -312,3 +312,20 @@ func checkStartFailure(t *testing.T, names []string, args ...string) {
 		return nil
 	})
 }
+
+// TestWorkerRemovedWhileRunningWithSockets: the exec shim that starts a
+// worker with sockets reports a command that vanished since start as a
+// shell would (127, one line), and slotrun restarts it with the backoff.
+func TestWorkerRemovedWhileRunningWithSockets(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	script := filepath.Join(dir, "w.sh")
+	writeExecutable(t, script, "#!/bin/sh\necho \"shell pid=$$ listen_pid=$LISTEN_PID\"\nexec sleep 600\n")
+	p := startIn(t, dir, "-n", "1", "--listen", "tcp://127.0.0.1:0", "--backoff-min", "10ms", "--", script)
+	pid := p.waitStdout(`^shell `).int(t, "pid")
+	os.Remove(script)
+	syscall.Kill(pid, syscall.SIGKILL)
+	p.waitStderr(`slotrun: ` + script + `: cannot run it: no such file or directory`)
+	p.waitStderr(`worker exited: slot=0 pid=\d+ uptime=\S+ code=127`)
+	p.waitStderr(`restart scheduled: slot=0 delay=10ms failures=1`)
+}

@@ -18,7 +18,7 @@ import (
 )
 
 // slotrunServeTool is slotrun serving: a socket it binds once and passes
-// to every worker (--listen, through the exec shim that sets LISTEN_PID),
+// to every worker (--listen: fork sets LISTEN_PID in the child),
 // and readiness by READY=1 (--ready notify). It runs every row slotrun
 // runs, so the two columns compare the cost of serving, and the rows of
 // sessionServing.

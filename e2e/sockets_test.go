@@ -313,9 +313,9 @@ func checkStartFailure(t *testing.T, names []string, args ...string) {
 	})
 }
 
-// TestWorkerRemovedWhileRunningWithSockets: the exec shim that starts a
-// worker with sockets reports a command that vanished since start as a
-// shell would (127, one line), and slotrun restarts it with the backoff.
+// TestWorkerRemovedWhileRunningWithSockets: a worker that gets sockets is
+// started as any other (the exec error comes back to slotrun): a command
+// that vanished since start is a failed start, retried with the backoff.
 func TestWorkerRemovedWhileRunningWithSockets(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -325,7 +325,31 @@ func TestWorkerRemovedWhileRunningWithSockets(t *testing.T) {
 	pid := p.waitStdout(`^shell `).int(t, "pid")
 	os.Remove(script)
 	syscall.Kill(pid, syscall.SIGKILL)
-	p.waitStderr(`slotrun: ` + script + `: cannot run it: no such file or directory`)
-	p.waitStderr(`worker exited: slot=0 pid=\d+ uptime=\S+ code=127`)
+	p.waitStderr(`cannot start the worker: slot=0 error=".*w.sh: command not found: no such file"`)
 	p.waitStderr(`restart scheduled: slot=0 delay=10ms failures=1`)
+}
+
+// TestExecShimSetsListenPID: the fallback where the raw fork is not built
+// (internal/execshim): slotrun's binary run as the shim sets LISTEN_PID to
+// its own pid, which is the worker's after the exec, and execs the worker.
+func TestExecShimSetsListenPID(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(slotrunBin, "/bin/sh", "sh", "-c", `echo "$LISTEN_PID $$ $LISTEN_FDS"`)
+	cmd.Args[0] = "slotrun-listen-exec"
+	cmd.Env = []string{"LISTEN_FDS=1", "LISTEN_PID=", "PATH=/usr/bin:/bin"}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(out))
+	if len(f) != 3 || f[0] != f[1] || f[0] != fmt.Sprint(cmd.Process.Pid) || f[2] != "1" {
+		t.Errorf("shim gave %q; want LISTEN_PID = $$ = %d and LISTEN_FDS kept", out, cmd.Process.Pid)
+	}
+	cmd = exec.Command(slotrunBin, "/nonexistent/worker", "worker")
+	cmd.Args[0] = "slotrun-listen-exec"
+	cmd.Env = []string{"LISTEN_FDS=1"}
+	out, err = cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != 127 || !strings.Contains(string(out), "/nonexistent/worker: cannot run it") {
+		t.Errorf("shim with a missing worker: %v, %q; want exit 127 and one line", err, out)
+	}
 }

@@ -102,11 +102,13 @@ func (s *supervisor) closeServing() {
 func (s *supervisor) listeners() []*listen.Socket { return s.srv.sockets }
 
 // servingEnv is what every worker's environment gets for sockets and
-// readiness; LISTEN_PID is set by the exec shim.
+// readiness. An empty LISTEN_PID asks fork to set it to the worker's pid
+// (realSystem.fork).
 func (s *supervisor) servingEnv() []string {
 	var env []string
 	if len(s.srv.sockets) > 0 {
 		env = append(env, listen.Env(s.srv.sockets)...)
+		env = append(env, listen.EnvPID+"=")
 	}
 	if s.srv.notify != nil {
 		env = append(env, "NOTIFY_SOCKET="+s.srv.notify.Addr)
@@ -117,14 +119,9 @@ func (s *supervisor) servingEnv() []string {
 	return env
 }
 
-// command is what a worker is forked as: the worker itself, or, when it
-// gets sockets, slotrun's exec shim, which sets LISTEN_PID to the worker's
-// pid and execs it. Without sockets a start costs nothing more.
+// command is what a worker is forked as, with the sockets after stdio.
 func (s *supervisor) command(stdio ...*os.File) (string, []string, []*os.File) {
-	if len(s.srv.sockets) == 0 {
-		return s.opts.Path, s.opts.Args, stdio
-	}
-	return listen.ShimPath, listen.ShimArgv(s.opts.Path, s.opts.Args), append(stdio, listen.Files(s.srv.sockets)...)
+	return s.opts.Path, s.opts.Args, append(stdio, listen.Files(s.srv.sockets)...)
 }
 
 // readNotifications hands the loop what workers say on the notify socket.

@@ -67,6 +67,8 @@ func applicable(t *tool, id string) (bool, string) {
 		return false, "no slot table to check"
 	case (id == "rolling" || id == "rolling_failed" || id == "ready_status") && !t.serving:
 		return false, "measured with --listen and --ready notify (slotrun-serve)"
+	case id == "rolling_failed" && !heyInstalled():
+		return false, "hey, the load generator, is not installed (apt-get install hey)"
 	}
 	return true, ""
 }

@@ -152,3 +152,31 @@ func TestWatchdogAbortsASilentWorker(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestReadyThenExitAndStoppingThenStay: a worker that says READY=1 and
+// exits at once is a crash like any other (restarted with the backoff); one
+// that says STOPPING=1 and stays is SIGKILLed after --stop-timeout and
+// restarted.
+func TestReadyThenExitAndStoppingThenStay(t *testing.T) {
+	t.Parallel()
+	t.Run("ready then exit", func(t *testing.T) {
+		t.Parallel()
+		p := start(t, "-n", "1", "--ready", "notify", "--backoff-min", "10ms", "--", sdworkerBin, "-ready-then-exit")
+		p.waitStderr(`worker ready: slot=0 `)
+		p.waitStderr(`worker exited: slot=0 pid=\d+ uptime=\S+ code=0`)
+		p.waitStderr(`restart scheduled: slot=0 delay=10ms failures=1`)
+	})
+	t.Run("stopping then stay", func(t *testing.T) {
+		t.Parallel()
+		p := start(t, "-n", "1", "--ready", "notify", "--stop-timeout", "300ms", "--min-uptime", "100ms", "--", sdworkerBin, "-stopping")
+		first, _ := waitLine(t, p.stdout, 0, `^sockets id=0 `)
+		pid := p.waitStdout(`^said-stopping id=0 `).int(t, "pid")
+		p.waitStderr(`worker says it is stopping: slot=0 pid=` + itoa(pid))
+		p.waitStderr(`killing the worker's process group: it outlived the stop timeout: slot=0 pid=` + itoa(pid))
+		p.waitStderr(`worker exited: slot=0 pid=` + itoa(pid) + ` uptime=\S+ signal=KILL`)
+		_, f := waitLine(t, p.stdout, first+1, `^sockets id=0 `)
+		if f.int(t, "pid") == pid {
+			t.Errorf("not restarted")
+		}
+	})
+}

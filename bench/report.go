@@ -36,6 +36,9 @@ var metrics = []metric{
 	{"rolling", "rolling restart of {small} ready-notifying workers: HUP → slotrun's own READY=1", "ms", ""},
 	{"rolling_failed", "requests failed during a rolling restart of {small} examples/server under load (hey)", "", "0"},
 	{"ready_status", "a worker's READY=1 → slotrun's own STATUS= update", "ms", ""},
+	{"flood_cpu", "100,000 READY=1 from outside every worker's group: supervisor CPU time", "s", ""},
+	{"flood_restart", "after that flood: restart latency ({small} workers, median)", "ms", ""},
+	{"flood_idle", "after that flood: supervisor context switches in {idle} idle", "", "0"},
 	{"start_one", "1 worker started (entrypoint use)", "ms", ""},
 	{"hup_one", "HUP → 1 worker, kill(supervisor, SIGHUP)", "ms", ""},
 	{"stop_one", "graceful stop, 1 worker", "ms", ""},
@@ -65,7 +68,7 @@ func applicable(t *tool, id string) (bool, string) {
 		return false, t.noDirectHUP
 	case id == "storm_slots" && !strings.HasPrefix(t.name, "slotrun"):
 		return false, "no slot table to check"
-	case (id == "rolling" || id == "rolling_failed" || id == "ready_status") && !t.serving:
+	case (id == "rolling" || id == "rolling_failed" || id == "ready_status" || strings.HasPrefix(id, "flood")) && !t.serving:
 		return false, "measured with --listen and --ready notify (slotrun-serve)"
 	case id == "rolling_failed" && !heyInstalled():
 		return false, "hey, the load generator, is not installed (apt-get install hey)"

@@ -189,6 +189,10 @@ func (b *bench) sessionServing(r recorder) {
 	r.value("ready_status", median(lags), lags)
 	b.progress(r, "rolling restart of %d: %.1f ms; READY=1 → STATUS= %.2f ms", b.cfg.small, median(rolls), median(lags))
 
+	if err := b.flood(r, in); err != nil {
+		r.fail(err, "flood_cpu", "flood_restart", "flood_idle")
+	}
+
 	if !heyInstalled() {
 		return // the row is n/a (applicable)
 	}
@@ -318,6 +322,72 @@ func (b *bench) rollingUnderLoad(dir string) (failed, total int, err error) {
 		return 0, 0, fmt.Errorf("hey reported nothing: %s", out.String())
 	}
 	return failed, total, nil
+}
+
+// floodCount is how many datagrams the flood sends.
+const floodCount = 100_000
+
+// flood sends floodCount READY=1 to the workers' notify socket from the
+// bench, a process outside every worker's group, and measures what it cost
+// slotrun and whether restarts and idleness are as before afterwards.
+func (b *bench) flood(r recorder, in *instance) error {
+	in.settle()
+	addr, err := workerEnv(oldest(in.live).pid, "NOTIFY_SOCKET")
+	if err != nil {
+		return err
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	pids := in.supervisorPIDs()
+	cpu0 := cpuSnapshot(pids)
+	sa := &unix.SockaddrUnix{Name: addr}
+	for range floodCount {
+		if err := unix.Sendto(fd, []byte("READY=1"), 0, sa); err != nil {
+			return fmt.Errorf("flood: %w", err)
+		}
+	}
+	// The reader drains what the socket still holds.
+	time.Sleep(500 * time.Millisecond)
+	r.value("flood_cpu", float64(cpuSince(cpu0))/1e9, nil)
+
+	kills := min(b.cfg.kills, 5)
+	samples, err := b.measureRestarts(in, kills)
+	if err != nil {
+		return err
+	}
+	r.value("flood_restart", median(samples), samples)
+	in.awaitAged(b.cfg.minAge) // the replacements' start-up work done
+	time.Sleep(time.Second)
+	before, err := switchCounter(pids).count()
+	if err != nil {
+		return err
+	}
+	time.Sleep(b.cfg.idle)
+	after, err := switchCounter(pids).count()
+	if err != nil {
+		return err
+	}
+	r.value("flood_idle", float64(after-before), nil)
+	b.progress(r, "flood of %d: %.3f s CPU; then restart %.2f ms, %d context switches idle", floodCount,
+		float64(cpuSince(cpu0))/1e9, median(samples), after-before)
+	return nil
+}
+
+// workerEnv reads one variable of a process's environment.
+func workerEnv(pid int, key string) (string, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		return "", err
+	}
+	for _, kv := range strings.Split(string(data), "\x00") {
+		if v, ok := strings.CutPrefix(kv, key+"="); ok {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("worker %d has no %s", pid, key)
 }
 
 func heyInstalled() bool {

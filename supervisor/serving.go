@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -23,6 +24,12 @@ type serving struct {
 	notify    *notify.Socket   // nil unless --ready notify
 	groups    groupSet         // the live workers' process groups, for the notify reader
 	reader    sync.WaitGroup
+	// outsider is the last sender found outside every worker's group, and
+	// until when that verdict stands: a flood from one process then costs
+	// one receive per datagram, not the look-ups of groupOf. Only the
+	// reader goroutine touches it.
+	outsider      int
+	outsiderUntil time.Time
 }
 
 // groupSet is the set of the workers' process groups, shared with the
@@ -140,7 +147,14 @@ func (s *supervisor) readNotifications() {
 			s.log.Debug("notify socket", "error", err)
 			continue
 		}
-		pgid := s.groupOf(d.PID)
+		pgid := 0
+		if d.PID != s.srv.outsider || time.Now().After(s.srv.outsiderUntil) {
+			pgid = s.groupOf(d.PID)
+		}
+		if pgid == 0 {
+			// A pid is not reused within a second: the verdict holds.
+			s.srv.outsider, s.srv.outsiderUntil = d.PID, time.Now().Add(time.Second)
+		}
 		switch {
 		case pgid == 0:
 			s.log.Debug("ignoring a notification from a process outside every worker's group", "sender", d.PID)

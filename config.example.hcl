@@ -93,3 +93,20 @@ log {
   # Supervisor log format on stderr: text | json.
   format = "text"
 }
+
+# Sockets bound once, before any worker, held for slotrun's whole life, and
+# passed to every worker at fds 3.. with LISTEN_FDS, LISTEN_FDNAMES (these
+# names) and LISTEN_PID, as systemd does. NAME = "URL", as in
+# http = "tcp://:8080"; also tcp4://127.0.0.1:0, tcp6://[::1]:8080,
+# udp://:5353, unix:///run/api.sock?mode=0660, unix://@api (abstract).
+# ?backlog=N sets the connection queue (default: the system's maximum).
+listen {}
+
+ready {
+  # When a worker counts as ready: uptime (alive for min_uptime) | notify (it sends READY=1).
+  mode = "uptime"
+  # With notify: a worker not ready within this is stopped, as a failure; "0s": no limit.
+  timeout = "60s"
+  # With notify: a worker that sends no WATCHDOG=1 for this long is aborted; "0s": off.
+  watchdog = "0s"
+}

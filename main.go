@@ -7,6 +7,9 @@ import (
 	"os"
 
 	"github.com/slotrun/slotrun/internal/sigstate"
+	// First of all, in its init: as a worker's exec shim, this process
+	// only sets LISTEN_PID and becomes the worker.
+	_ "github.com/slotrun/slotrun/internal/execshim"
 )
 
 func main() {

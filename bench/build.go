@@ -18,6 +18,7 @@ type binaries struct {
 	slotrun string
 	worker  string // bench/worker
 	floor   string // bench/floor
+	server  string // examples/server
 }
 
 // build compiles slotrun, the worker and the floor into dir with the go
@@ -34,8 +35,9 @@ func build(dir, slotrun string) (binaries, error) {
 		slotrun: filepath.Join(dir, "slotrun"),
 		worker:  filepath.Join(dir, "bench-worker"),
 		floor:   filepath.Join(dir, "bench-floor"),
+		server:  filepath.Join(dir, "example-server"),
 	}
-	pkgs := map[string]string{bin.slotrun: ".", bin.worker: "./bench/worker", bin.floor: "./bench/floor"}
+	pkgs := map[string]string{bin.slotrun: ".", bin.worker: "./bench/worker", bin.floor: "./bench/floor", bin.server: "./examples/server"}
 	if slotrun != "" {
 		if bin.slotrun, err = filepath.Abs(slotrun); err != nil {
 			return binaries{}, err

@@ -37,6 +37,11 @@ type instance struct {
 // launch writes the tool's configuration and starts it. The clock starts
 // just before the fork/exec of the supervisor.
 func (b *bench) launch(t *tool, n int, mode string) (*instance, error) {
+	return b.launchWith(t, n, mode, nil)
+}
+
+// launchWith is launch with more environment for the supervisor.
+func (b *bench) launchWith(t *tool, n int, mode string, env []string) (*instance, error) {
 	dir, err := os.MkdirTemp(b.tmp, t.name+"-")
 	if err != nil {
 		return nil, err
@@ -53,7 +58,7 @@ func (b *bench) launch(t *tool, n int, mode string) (*instance, error) {
 	}
 	in.env = append(os.Environ(),
 		"BENCH_REPORT="+in.rep.path, "BENCH_MODE="+mode, "BENCH_CALM="+in.calm)
-	in.env = append(in.env, extra...)
+	in.env = append(append(in.env, extra...), env...)
 	if in.logf, err = os.Create(filepath.Join(dir, "supervisor.log")); err != nil {
 		in.close()
 		return nil, err

@@ -44,7 +44,7 @@ type config struct {
 	slotrun string        // a slotrun binary to measure instead of building one
 }
 
-var allTools = []string{"slotrun", "floor", "supervisord", "s6", "runit", "PM2", "tini", "dumb-init"}
+var allTools = []string{"slotrun", "slotrun-serve", "floor", "supervisord", "s6", "runit", "PM2", "tini", "dumb-init"}
 
 func defaultConfig() config {
 	return config{
@@ -61,7 +61,7 @@ func quickConfig() config {
 	c := defaultConfig()
 	c.runs, c.warmup, c.small, c.large, c.kills, c.hups = 1, false, 4, 16, 3, 1
 	c.idle, c.storm = time.Second, time.Second
-	c.only = []string{"slotrun", "floor"}
+	c.only = []string{"slotrun", "slotrun-serve", "floor"}
 	return c
 }
 
@@ -203,7 +203,7 @@ func realMain(args []string) int {
 
 // chooseTools builds the selected tools and notes the ones not installed.
 func (b *bench) chooseTools() {
-	all := append([]*tool{slotrunTool(), floorTool()}, peerTools()...)
+	all := append([]*tool{slotrunTool(), slotrunServeTool(), floorTool()}, peerTools()...)
 	for _, name := range b.cfg.only {
 		for _, t := range all {
 			if t.name != name {
@@ -254,6 +254,9 @@ func (b *bench) measureAll() {
 				b.sessionLarge(r)
 				b.sessionStorm(r)
 				b.sessionSingle(r)
+				if t.serving {
+					b.sessionServing(r)
+				}
 			}
 			b.sweep(t.name)
 		}

@@ -33,6 +33,12 @@ var metrics = []metric{
 	{"storm_cost", "crash storm: supervisor CPU per restart", "µs", ""},
 	{"storm_stop", "crash storm: stop signal during it → all gone", "ms", ""},
 	{"storm_slots", "crash storm: every slot held once by a live worker, all released at exit", "", "always"},
+	{"rolling", "rolling restart of {small} ready-notifying workers: HUP → slotrun's own READY=1", "ms", ""},
+	{"rolling_failed", "requests failed during a rolling restart of {small} examples/server under load (hey)", "", "0"},
+	{"ready_status", "a worker's READY=1 → slotrun's own STATUS= update", "ms", ""},
+	{"flood_cpu", "100,000 READY=1 from outside every worker's group: supervisor CPU time", "s", ""},
+	{"flood_restart", "after that flood: restart latency ({small} workers, median)", "ms", ""},
+	{"flood_idle", "after that flood: supervisor context switches in {idle} idle", "", "0"},
 	{"start_one", "1 worker started (entrypoint use)", "ms", ""},
 	{"hup_one", "HUP → 1 worker, kill(supervisor, SIGHUP)", "ms", ""},
 	{"stop_one", "graceful stop, 1 worker", "ms", ""},
@@ -54,12 +60,18 @@ func applicable(t *tool, id string) (bool, string) {
 	switch {
 	case t.single && !single:
 		return false, t.name + " runs one child and never restarts it"
+	case strings.HasPrefix(id, "hup") && t.serving:
+		return false, t.noDirectHUP
 	case id == "hup_cli" && t.hupCommands == nil:
 		return false, t.name + " has no command to signal its workers; signal the process itself"
 	case (id == "hup_direct" || id == "hup_one") && !t.hupDirect:
 		return false, t.noDirectHUP
-	case id == "storm_slots" && t.name != "slotrun":
+	case id == "storm_slots" && !strings.HasPrefix(t.name, "slotrun"):
 		return false, "no slot table to check"
+	case (id == "rolling" || id == "rolling_failed" || id == "ready_status" || strings.HasPrefix(id, "flood")) && !t.serving:
+		return false, "measured with --listen and --ready notify (slotrun-serve)"
+	case id == "rolling_failed" && !heyInstalled():
+		return false, "hey, the load generator, is not installed (apt-get install hey)"
 	}
 	return true, ""
 }

@@ -12,9 +12,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// event is one line a worker wrote: "start PID SLOT NS" or "hup PID SLOT NS".
+// event is one line a worker wrote: "start PID SLOT NS", "ready PID SLOT
+// NS" or "hup PID SLOT NS".
 type event struct {
-	kind string // "start" or "hup"
+	kind string // "start", "ready" or "hup"
 	pid  int
 	slot string // which of the supervisor's places the worker fills
 	at   int64  // the worker's CLOCK_MONOTONIC reading, in ns
@@ -22,7 +23,7 @@ type event struct {
 
 func parseEvent(line string) (event, error) {
 	f := strings.Fields(line)
-	if len(f) != 4 || (f[0] != "start" && f[0] != "hup") {
+	if len(f) != 4 || (f[0] != "start" && f[0] != "hup" && f[0] != "ready") {
 		return event{}, fmt.Errorf("bad worker line %q", line)
 	}
 	pid, err1 := strconv.Atoi(f[1])

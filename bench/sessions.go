@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -187,7 +188,7 @@ func (b *bench) sessionSingle(r recorder) {
 // table is checked in between (slotStormCheck).
 func (b *bench) sessionStorm(r recorder) {
 	left := []string{"storm_cpu", "storm_rate", "storm_cost", "storm_stop", "storm_slots"}
-	slotrun := r.tool.name == "slotrun"
+	slotrun := strings.HasPrefix(r.tool.name, "slotrun")
 	if !slotrun {
 		left = left[:4]
 	}

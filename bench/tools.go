@@ -36,6 +36,9 @@ type tool struct {
 	version func(b *bench) string
 	// settings describes, for BENCHMARKS.md, how the tool is configured.
 	settings string
+	// serving: slotrun with a socket and readiness by notification, which
+	// also gets the rows of sessionServing.
+	serving bool
 }
 
 // slotrunTool runs the slotrun built from this checkout. It keeps its

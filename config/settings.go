@@ -113,6 +113,9 @@ func (s *Settings) resolve(from sources) error {
 		return usageErrorf("%s needs a window to count restarts in, not %s",
 			from.describe("restart.max_restarts", s.MaxRestarts),
 			from.describe("restart.window", s.RestartWindow))
+	case s.Watchdog > 0 && s.Ready != supervisor.ReadyNotify:
+		return usageErrorf("%s needs %s: only a worker that notifies can send WATCHDOG=1",
+			from.describe("ready.watchdog", s.Watchdog), spellFlag("ready.mode", "notify"))
 	case len(s.Args) == 0:
 		return usageErrorf("no command to run: put it after --, as in `slotrun -n 4 -- ./worker`, or set command in the config file")
 	case s.Args[0] == "":

@@ -23,8 +23,10 @@ import (
 )
 
 var (
-	slotrunBin string
-	workerBin  string
+	slotrunBin  string
+	workerBin   string
+	sdworkerBin string // testdata/sdworker: go-systemd's activation and daemon clients
+	serverBin   string // examples/server
 )
 
 // waitFor bounds every wait of these tests: generous, since -race and a
@@ -39,7 +41,10 @@ func TestMain(m *testing.M) {
 	}
 	slotrunBin = filepath.Join(dir, "slotrun")
 	workerBin = filepath.Join(dir, "worker")
-	for _, b := range []struct{ out, pkg string }{{slotrunBin, ".."}, {workerBin, "./testdata/worker"}} {
+	sdworkerBin = filepath.Join(dir, "sdworker")
+	serverBin = filepath.Join(dir, "server")
+	for _, b := range []struct{ out, pkg string }{{slotrunBin, ".."}, {workerBin, "./testdata/worker"},
+		{sdworkerBin, "./testdata/sdworker"}, {serverBin, "../examples/server"}} {
 		cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as the README builds it
 		cmd.Stderr = os.Stderr
@@ -65,7 +70,7 @@ func killLeftovers() {
 		if err != nil {
 			continue
 		}
-		if exe, _ := os.Readlink("/proc/" + p.Name() + "/exe"); exe == workerBin || exe == slotrunBin {
+		if exe, _ := os.Readlink("/proc/" + p.Name() + "/exe"); exe == workerBin || exe == slotrunBin || exe == sdworkerBin || exe == serverBin {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}

@@ -34,7 +34,9 @@ func (s *supervisor) loop() int {
 	defer s.quit()
 	// SIGCHLD may have come and gone while we spawned; reap once to be sure.
 	s.reap()
+	s.startManagerWatchdog()
 	for !s.finished() {
+		s.reportToManager()
 		// Signals first, then timers, then reaping: in a crash storm a
 		// SIGCHLD is nearly always pending, and a TERM must not wait
 		// behind rounds of reaping and restarting.
@@ -69,6 +71,10 @@ func (s *supervisor) handle(ev event) {
 		s.onTimer(ev)
 	case strayDeadline:
 		s.killStrays()
+	case notifyEvent:
+		s.onNotify(ev)
+	case managerTick:
+		s.onManagerTick(ev)
 	}
 }
 

@@ -22,13 +22,15 @@ func (s *supervisor) move(sl *slot, to slotState) {
 	sl.state = to
 }
 
-// becameReady: the worker stayed up for min_uptime.
+// becameReady: the worker stayed up for min_uptime, or said READY=1.
 func (s *supervisor) becameReady(sl *slot) {
 	if sl.state != stateStarting {
 		return
 	}
 	s.move(sl, stateReady)
-	sl.log.Debug("worker ready", "pid", sl.pid)
+	if s.opts.Ready == ReadyUptime { // onNotify logs a READY=1
+		sl.log.Debug("worker ready", "pid", sl.pid)
+	}
 	if s.rolling != nil && s.rolling.current == sl {
 		s.rollNext()
 	}
@@ -55,6 +57,7 @@ func (s *supervisor) reap() {
 			sl.log.Info("worker continued", "pid", pid)
 		default:
 			delete(s.byPID, pid)
+			s.srv.groups.remove(pid)
 			sl.lastExit = change.exit
 			ended = append(ended, sl)
 		}
@@ -199,7 +202,8 @@ func (s *supervisor) scheduleRestart(sl *slot) {
 	}
 	// A worker that never started (pid 0: exec failed) is a quick failure
 	// whatever min_uptime says, so a broken binary cannot spin.
-	quick := sl.pid == 0 || now.Sub(sl.started) < s.opts.MinUptime
+	// So is one that was not ready in time or whose watchdog expired.
+	quick := sl.pid == 0 || now.Sub(sl.started) < s.opts.MinUptime || sl.failedReady
 	delay := time.Duration(0)
 	if quick {
 		sl.failures++

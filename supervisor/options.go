@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/slotrun/slotrun/internal/signame"
+	"github.com/slotrun/slotrun/listen"
 )
 
 // Options say what to run and how to keep it running. Run validates nothing
@@ -47,6 +48,17 @@ type Options struct {
 	// in the map keep Go's default disposition. DefaultActions is the usual
 	// base to merge user choices over.
 	Signals map[syscall.Signal]Action
+
+	// Listen are the sockets bound once and passed to every worker
+	// (docs/sockets.md).
+	Listen []listen.Spec
+
+	// Ready says when a worker counts as ready; ReadyTimeout (0: none)
+	// bounds how long a notify worker may take; Watchdog (0: off) is how
+	// long a notify worker may go without WATCHDOG=1 (docs/readiness.md).
+	Ready        ReadyMode
+	ReadyTimeout time.Duration
+	Watchdog     time.Duration
 
 	// Prefix routes each worker's stdout and stderr through pipes and writes
 	// every line with a "[NAME:SLOT] " prefix.

@@ -43,12 +43,13 @@ var transitions = map[slotState][]slotState{
 		stateBackoff,  // a start that failed for now (EAGAIN)
 	},
 	stateStarting: {
-		stateReady,    // becameReady: up for min_uptime
+		stateReady,    // becameReady: up for min_uptime, or READY=1
 		stateStopping, // stopWorker: a stop, scale-down or rolling restart
 		stateDraining, // workerExited
 	},
 	stateReady: {
-		stateStopping, // stopWorker
+		stateStarting, // onNotify: RELOADING=1
+		stateStopping, // stopWorker, or the worker said STOPPING=1
 		stateDraining, // workerExited
 	},
 	stateStopping: {
@@ -105,6 +106,12 @@ type slot struct {
 	// killAt is when SIGKILL follows the stop signal; zero until the stop
 	// signal went to this worker.
 	killAt time.Time
+
+	// Readiness (readiness.go).
+	status       string    // the worker's last STATUS=
+	watchdog     slotTimer // WATCHDOG=1 overdue
+	failedReady  bool      // not ready in time, or its watchdog expired: a failure
+	saidStopping bool      // it said STOPPING=1; no stop signal was sent yet
 }
 
 // active reports whether the slot counts as one of the supervisor's workers:

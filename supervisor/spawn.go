@@ -21,7 +21,8 @@ func workerEnv(inherited, extra []string, count int) []string {
 	drop := func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", slots.EnvProcessID, slots.EnvProcessCount:
+		case "NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "LISTEN_PIDFDID", "WATCHDOG_USEC", "WATCHDOG_PID",
+			slots.EnvProcessID, slots.EnvProcessCount:
 			return true
 		}
 		if k == slots.EnvSlot {
@@ -104,13 +105,15 @@ func (s *supervisor) startWorker(sl *slot) error {
 	sl.started = s.sys.now()
 	env := append(s.baseEnv[:len(s.baseEnv):len(s.baseEnv)],
 		slots.EnvProcessID+"="+strconv.Itoa(s.opts.ID(sl.id)), slots.EnvSlot+"="+strconv.Itoa(sl.id))
-	pid, err := s.sys.fork(s.opts.Path, s.opts.Args, env, []*os.File{s.devnull, stdout, stderr})
+	path, argv, files := s.command(s.devnull, stdout, stderr)
+	pid, err := s.sys.fork(path, argv, env, files)
 	if pipes != nil {
 		pipes.afterFork(err == nil)
 	}
 	if err != nil {
 		return err
 	}
+	s.srv.groups.add(pid) // first: the notify reader places its messages by it
 	// If the worker already exited (it may, before we look), the slot
 	// stays in our name: it is held either way.
 	if err := s.table.Transfer(sl.id, s.self, pid); err == nil {
@@ -123,11 +126,7 @@ func (s *supervisor) startWorker(sl *slot) error {
 	sl.killAt = time.Time{}
 	s.byPID[pid] = sl
 	sl.log.Info("worker started", "pid", pid)
-	if s.opts.MinUptime > 0 {
-		s.arm(sl, &sl.timer, s.opts.MinUptime, timerReady)
-	} else {
-		s.becameReady(sl) // no timer, goroutine and loop round per start for nothing
-	}
+	s.watchReady(sl)
 	return nil
 }
 

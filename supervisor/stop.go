@@ -18,6 +18,13 @@ func (s *supervisor) stopSlot(sl *slot, then afterGone) {
 	switch sl.state {
 	case stateStarting, stateReady:
 		s.stopWorker(sl)
+	case stateStopping:
+		// A worker that said STOPPING=1 by itself still gets the stop
+		// signal when slotrun asks it to go.
+		if sl.saidStopping {
+			sl.saidStopping = false
+			s.askToStop(sl)
+		}
 	case stateBackoff:
 		if sl.then == thenRemove {
 			s.endSlot(sl)

@@ -59,6 +59,8 @@ type supervisor struct {
 	rolling   *rollingPlan // a rolling restart in progress
 	strays    *strays      // processes left behind, being stopped at exit
 	badMoves  int          // moves outside the state machine: bugs (see move)
+	srv       serving      // sockets and readiness (serving.go)
+	mgr       manager      // slotrun's own service manager (manager.go)
 }
 
 func newSupervisor(opts Options, sys system) *supervisor {
@@ -100,6 +102,8 @@ func Run(opts Options) (int, error) {
 		opts.Stderr = os.Stderr
 	}
 	s := newSupervisor(opts, realSystem{})
+	s.adoptActivation()
+	s.readManager()
 	reserveThreadsUnderPidsLimit()
 
 	// Catch signals first: one that arrives while we start waits in the
@@ -165,6 +169,15 @@ func (s *supervisor) start() (err error) {
 			s.pidfile.Remove()
 		}
 	}()
+	// The sockets are bound before any worker starts and held for life.
+	if err := s.openServing(); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			s.closeServing()
+		}
+	}()
 	// The file may have more slots than --slots (another supervisor shares
 	// it, or an earlier run had more); this supervisor uses the first
 	// --slots of them, so every id it hands out is below the count.
@@ -205,7 +218,7 @@ func (s *supervisor) start() (err error) {
 // the same. A transient failure (EAGAIN under a pids limit) is a failed
 // start of that slot, restarted with the backoff.
 func (s *supervisor) startWorkers() error {
-	s.baseEnv = workerEnv(os.Environ(), s.opts.Env, s.opts.IDCount())
+	s.baseEnv = append(workerEnv(os.Environ(), s.opts.Env, s.opts.IDCount()), s.servingEnv()...)
 	for _, sl := range s.slots {
 		if sl.holder == 0 {
 			continue
@@ -279,6 +292,7 @@ func (s *supervisor) takeSlots(n int) error {
 
 // finish gives back everything the supervisor held.
 func (s *supervisor) finish() int {
+	s.reportToManager() // a stop that ended at once was not reported yet
 	for _, sl := range s.slots {
 		s.stopTimers(sl)
 	}
@@ -291,6 +305,8 @@ func (s *supervisor) finish() int {
 		s.log.Warn("cannot remove the pid file", "path", s.opts.PIDFile, "error", err)
 	}
 	s.devnull.Close()
+	s.closeServing()
+	s.mgr.tick.stop()
 	s.log.Info("stopped", "exit_code", s.exitCode)
 	return s.exitCode
 }

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/slotrun/slotrun/internal/forkexec"
+	"github.com/slotrun/slotrun/listen"
 	"github.com/slotrun/slotrun/slots"
 )
 
@@ -62,7 +65,19 @@ func (realSystem) afterFunc(d time.Duration, f func()) func() bool {
 // signal to -pid reaches everything it starts, and gets SIGKILL if the
 // forking thread dies: that thread is the supervisor loop's, locked to it
 // for the supervisor's whole life (docs/architecture.md, "One goroutine").
+//
+// A worker that gets sockets has an empty LISTEN_PID in env, to be set to
+// its own pid, which needs code between fork and exec: forkexec does that
+// with a raw clone, and where it is not built slotrun's exec shim does
+// (docs/sockets.md).
 func (realSystem) fork(path string, argv, env []string, files []*os.File) (int, error) {
+	if slices.Contains(env, listen.EnvPID+"=") {
+		pid, err := forkexec.Start(path, argv, forkexec.Attr{Env: env, Files: files})
+		if !errors.Is(err, forkexec.ErrUnsupported) {
+			return pid, err
+		}
+		path, argv = listen.ShimPath, listen.ShimArgv(path, argv)
+	}
 	fds := make([]uintptr, len(files))
 	for i, f := range files {
 		fds[i] = f.Fd()

@@ -6,10 +6,12 @@ import "time"
 type timerKind int
 
 const (
-	timerReady   timerKind = iota // up for min_uptime: ready
-	timerRestart                  // backoff over: start the worker
-	timerKill                     // stop timeout over: SIGKILL the group
-	timerPoll                     // look whether a draining group is gone
+	timerReady    timerKind = iota // up for min_uptime: ready
+	timerRestart                   // backoff over: start the worker
+	timerKill                      // stop timeout over: SIGKILL the group
+	timerPoll                      // look whether a draining group is gone
+	timerNotReady                  // the ready timeout passed without READY=1
+	timerWatchdog                  // no WATCHDOG=1 for the watchdog's time
 )
 
 // slotTimer is one timer of a slot; gen tells a stale event from a due one.
@@ -37,6 +39,7 @@ func (s *supervisor) arm(sl *slot, st *slotTimer, d time.Duration, kind timerKin
 func (s *supervisor) stopTimers(sl *slot) {
 	sl.timer.stop()
 	sl.poll.stop()
+	sl.watchdog.stop()
 }
 
 func (s *supervisor) onTimer(ev timerEvent) {
@@ -52,6 +55,10 @@ func (s *supervisor) onTimer(ev timerEvent) {
 		s.spawn(sl)
 	case timerKill:
 		s.kill(sl, "it outlived the stop timeout")
+	case timerNotReady:
+		s.notReadyInTime(sl)
+	case timerWatchdog:
+		s.watchdogExpired(sl)
 	case timerPoll:
 		s.checkGroup(sl)
 		if sl.state == stateDraining {

@@ -9,6 +9,7 @@
 // plumbing.
 //
 //	start PID SLOT NS   as soon as main runs
+//	ready PID SLOT NS   just before it sends READY=1 (with NOTIFY_SOCKET)
 //	hup PID SLOT NS     on every SIGHUP
 //
 // It takes no arguments, so a service directory's run file can be a symlink
@@ -48,6 +49,10 @@ func main() {
 	slot := slotName()
 	emit(report, "start", pid, slot)
 	notifyReady(os.Getenv("BENCH_NOTIFY_FD"))
+	if addr := os.Getenv("NOTIFY_SOCKET"); addr != "" {
+		emit(report, "ready", pid, slot)
+		sdNotifyReady(addr)
+	}
 
 	if os.Getenv("BENCH_MODE") == "crash" && !exists(os.Getenv("BENCH_CALM")) {
 		os.Exit(1)
@@ -105,6 +110,16 @@ func notifyReady(fd string) {
 	}
 	unix.Write(n, []byte("\n"))
 	unix.Close(n)
+}
+
+// sdNotifyReady sends READY=1 to a notify socket (sd_notify(3)).
+func sdNotifyReady(addr string) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	unix.Sendto(fd, []byte("READY=1"), 0, &unix.SockaddrUnix{Name: addr})
+	unix.Close(fd)
 }
 
 func exists(path string) bool {

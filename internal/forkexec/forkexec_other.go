@@ -1,0 +1,5 @@
+//go:build !(linux && (amd64 || arm64))
+
+package forkexec
+
+func start(string, []string, Attr) (int, error) { return 0, ErrUnsupported }

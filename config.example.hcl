@@ -79,6 +79,19 @@ signals {
   CONT = "forward"
 }
 
+# The control socket that slotrun status, scale, restart and stop talk to;
+# "none" turns it off. Default: the PID file's path with .sock for .pid.
+# control = ".pid/slotrun.sock"
+
+# Serve /metrics, /livez, /healthz and /readyz on this address. Default: off.
+# http = ":9090"
+
+# /readyz and `slotrun status --check` succeed while this many workers are ready.
+min_ready = 1
+
+# On a stop, /readyz fails at once and the workers get the stop signal this much later.
+shutdown_delay = "0s"
+
 log {
   # Supervisor log level: trace | debug | info | warn | error.
   level = "info"

@@ -404,6 +404,10 @@ func TestHelp(t *testing.T) {
       --env KEY=VALUE             set KEY=VALUE in every worker's environment; repeatable
       --log-level LEVEL           log at LEVEL or above: trace, debug, info, warn or error (default info)
       --log-format FORMAT         write logs in FORMAT: text or json (default text)
+      --control PATH              serve the control socket at PATH; none turns it off (default: the PID file's path with .sock for .pid)
+      --http ADDR                 serve /metrics, /livez and /readyz on ADDR, as :9090 or 127.0.0.1:0; off by default
+      --min-ready K               /readyz and status --check want K workers ready (default 1)
+      --shutdown-delay DURATION   on a stop, fail /readyz at once and stop the workers DURATION later (default 0s)
   -h, --help                      show this help
 `
 	_, table, ok := strings.Cut(out.String(), "\n\nFlags of run:\n")

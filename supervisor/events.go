@@ -35,6 +35,7 @@ func (s *supervisor) loop() int {
 	// SIGCHLD may have come and gone while we spawned; reap once to be sure.
 	s.reap()
 	for !s.finished() {
+		s.answerWaiters()
 		// Signals first, then timers, then reaping: in a crash storm a
 		// SIGCHLD is nearly always pending, and a TERM must not wait
 		// behind rounds of reaping and restarting.
@@ -69,6 +70,12 @@ func (s *supervisor) handle(ev event) {
 		s.onTimer(ev)
 	case strayDeadline:
 		s.killStrays()
+	case controlRequest:
+		ev.run()
+	case shutdownDue:
+		if !s.stopping {
+			s.beginStop(0)
+		}
 	}
 }
 

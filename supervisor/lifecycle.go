@@ -56,6 +56,7 @@ func (s *supervisor) reap() {
 		default:
 			delete(s.byPID, pid)
 			sl.lastExit = change.exit
+			sl.exited = true
 			ended = append(ended, sl)
 		}
 	}
@@ -208,11 +209,13 @@ func (s *supervisor) scheduleRestart(sl *slot) {
 		sl.failures = 0
 	}
 	sl.log.Info("restart scheduled", "delay", delay.String(), "failures", sl.failures)
+	sl.restartCount++
 	if !quick {
 		s.spawn(sl)
 		return
 	}
 	s.move(sl, stateBackoff)
+	sl.nextStart = now.Add(delay)
 	s.arm(sl, &sl.timer, delay, timerRestart)
 }
 

@@ -25,11 +25,14 @@ import (
 const (
 	maxBody        = 64 << 10 // a request body; more is 413
 	maxHeader      = 16 << 10
-	readTimeout    = 10 * time.Second // the whole request, headers and body
 	idleTimeout    = 30 * time.Second // between requests on one connection
 	writeTimeout   = 10 * time.Second // the answer, once it is known
 	requestTimeout = time.Hour        // the longest wait for an outcome (a rolling restart of many slow workers)
 )
+
+// readTimeout bounds the reading of a whole request, headers and body.
+// A variable for the tests.
+var readTimeout = 10 * time.Second
 
 // Server serves the control API on a unix socket.
 type Server struct {
@@ -197,7 +200,6 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 		}
 		return false
 	}
-	endRead(w)
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return true
 	}
@@ -214,12 +216,6 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-// endRead lifts the read deadline once the request has been read: the
-// answer may wait for a long outcome, and a deadline falling due meanwhile
-// would cancel the request as if the client had gone.
-func endRead(w http.ResponseWriter) {
-	http.NewResponseController(w).SetReadDeadline(time.Time{})
-}
 
 func answer(w http.ResponseWriter, err error) {
 	if err != nil {

@@ -216,7 +216,6 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-
 func answer(w http.ResponseWriter, err error) {
 	if err != nil {
 		writeError(w, err)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"regexp"
@@ -82,7 +81,7 @@ func remoteFailure(cmd, pidPath string, err error) *clientError {
 			return &clientError{exitFailure, fmt.Errorf("%s: the supervisor (pid %d) does not answer on its control socket: %w; was it started with --control none, or another --control?", cmd, pid, err)}
 		}
 		return &clientError{exitFailure, err}
-	case errors.As(err, &e) && e.Status == http.StatusBadRequest:
+	case errors.As(err, &e) && e.Status == control.StatusBadRequest:
 		return &clientError{exitUsage, errors.New(e.Msg)}
 	case errors.As(err, &e):
 		return &clientError{exitFailure, errors.New(e.Msg)}
@@ -217,7 +216,7 @@ func (c *cli) scale(args []string) int {
 	}
 	ctx, cancel := interruptible()
 	defer cancel()
-	if err := client.Do(ctx, http.MethodPost, "/v1/scale", req, nil); err != nil {
+	if err := client.Do(ctx, "POST", "/v1/scale", req, nil); err != nil {
 		return c.failWith(remoteFailure("scale", pidPath, err))
 	}
 	return exitOK
@@ -248,7 +247,7 @@ func (c *cli) restart(args []string) int {
 	}
 	ctx, cancel := interruptible()
 	defer cancel()
-	if err := client.Do(ctx, http.MethodPost, "/v1/restart", req, nil); err != nil {
+	if err := client.Do(ctx, "POST", "/v1/restart", req, nil); err != nil {
 		return c.failWith(remoteFailure("restart", pidPath, err))
 	}
 	return exitOK
@@ -282,7 +281,7 @@ func (c *cli) stop(args []string) int {
 		return c.fail(exitFailure, fmt.Errorf("stop: %w", err))
 	}
 	defer exited.Close()
-	if err := client.Do(ctx, http.MethodPost, "/v1/stop", nil, nil); err != nil {
+	if err := client.Do(ctx, "POST", "/v1/stop", nil, nil); err != nil {
 		return c.failWith(remoteFailure("stop", pidPath, err))
 	}
 	if *noWait {
@@ -316,7 +315,7 @@ func (c *cli) signalSlot(w where, args []string, slot int, slotGiven bool) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
 	defer cancel()
-	if err := client.Do(ctx, http.MethodPost, "/v1/signal", req, nil); err != nil {
+	if err := client.Do(ctx, "POST", "/v1/signal", req, nil); err != nil {
 		return c.failWith(remoteFailure("signal", pidPath, err))
 	}
 	return exitOK

@@ -254,6 +254,9 @@ func (b *bench) measureAll() {
 				b.sessionLarge(r)
 				b.sessionStorm(r)
 				b.sessionSingle(r)
+				if t.name == "slotrun" {
+					b.sessionControl(r)
+				}
 			}
 			b.sweep(t.name)
 		}

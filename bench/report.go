@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -37,6 +38,10 @@ var metrics = []metric{
 	{"hup_one", "HUP → 1 worker, kill(supervisor, SIGHUP)", "ms", ""},
 	{"stop_one", "graceful stop, 1 worker", "ms", ""},
 	{"idle_one", "supervisor context switches in {idle} idle, 1 worker", "", ""},
+	{"status_rtt", "`slotrun status --json` round trip, CLI start included ({large} workers, median of 20 per run)", "ms", "< 5 ms"},
+	{"scrape", "`/metrics` scrape round trip on loopback, kept-alive connection ({large} workers, median of 100 per run)", "ms", "< 1 ms server time"},
+	{"pss_http", "supervisor PSS, {large} workers, control socket and --http on, after those requests", "MiB", "< 7 MiB"},
+	{"idle_http", "supervisor context switches in {idle} idle, control socket and --http on", "", "0"},
 }
 
 func metricByID(id string) metric {
@@ -60,6 +65,8 @@ func applicable(t *tool, id string) (bool, string) {
 		return false, t.noDirectHUP
 	case id == "storm_slots" && t.name != "slotrun":
 		return false, "no slot table to check"
+	case slices.Contains(controlMetrics, id) && t.name != "slotrun":
+		return false, "slotrun's control socket and --http server"
 	}
 	return true, ""
 }

@@ -1,40 +1,37 @@
 package control
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"syscall"
+	"time"
 )
 
 // ErrNotRunning is returned by a Client when nothing listens on the
 // control socket.
 var ErrNotRunning = errors.New("not running")
 
-// Client talks to a supervisor's control socket.
+// maxAnswer bounds an answer the client reads (a status of many slots).
+const maxAnswer = 64 << 20
+
+// Client talks to a supervisor's control socket: one connection per
+// request.
 type Client struct {
 	path string
-	http *http.Client
 }
 
 // NewClient returns a client of the control socket at path.
-func NewClient(path string) *Client {
-	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", path)
-	}
-	return &Client{path: path, http: &http.Client{Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}}
-}
+func NewClient(path string) *Client { return &Client{path: path} }
 
 // Status asks for the status object.
 func (c *Client) Status(ctx context.Context) (*Status, error) {
 	var st Status
-	if err := c.Do(ctx, http.MethodGet, "/v1/status", nil, &st); err != nil {
+	if err := c.Do(ctx, "GET", "/v1/status", nil, &st); err != nil {
 		return nil, err
 	}
 	return &st, nil
@@ -42,43 +39,51 @@ func (c *Client) Status(ctx context.Context) (*Status, error) {
 
 // Do sends a request with body (nil for none) as JSON and decodes the
 // answer into out (nil to drop it). An answer other than 200 is an *Error
-// with the server's one line.
+// with the server's one line. ctx bounds the whole exchange.
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
+	var payload []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://slotrun"+path, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", c.path)
 	if err != nil {
 		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
 			return fmt.Errorf("%w (nothing answers on %s)", ErrNotRunning, c.path)
 		}
 		return fmt.Errorf("control socket %s: %w", c.path, err)
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("control socket %s: reading the answer: %w", c.path, err)
+	defer conn.Close()
+	// The exchange ends when ctx does: a cancelled wait (Ctrl-C) or a
+	// deadline unblocks the read.
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	var req bytes.Buffer
+	fmt.Fprintf(&req, "%s %s HTTP/1.1\r\nHost: slotrun\r\nConnection: close\r\n", method, path)
+	if body != nil {
+		fmt.Fprintf(&req, "Content-Type: application/json\r\nContent-Length: %d\r\n", len(payload))
 	}
-	if resp.StatusCode != http.StatusOK {
+	req.WriteString("\r\n")
+	req.Write(payload)
+	if _, err := conn.Write(req.Bytes()); err != nil {
+		return c.exchangeError(ctx, err)
+	}
+	status, data, err := readResponse(bufio.NewReader(conn), maxAnswer)
+	if err != nil {
+		return c.exchangeError(ctx, err)
+	}
+	if status != StatusOK {
 		var e struct {
 			Error string `json:"error"`
 		}
 		if json.Unmarshal(data, &e) != nil || e.Error == "" {
-			e.Error = fmt.Sprintf("the supervisor answered %s", resp.Status)
+			e.Error = fmt.Sprintf("the supervisor answered %d %s", status, statusText(status))
 		}
-		return &Error{Status: resp.StatusCode, Msg: e.Error}
+		return &Error{Status: status, Msg: e.Error}
 	}
 	if out == nil {
 		return nil
@@ -87,4 +92,11 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		return fmt.Errorf("control socket %s: the answer is not what slotrun sends: %w", c.path, err)
 	}
 	return nil
+}
+
+func (c *Client) exchangeError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return fmt.Errorf("control socket %s: %w", c.path, err)
 }

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sys/unix"
 )
 
 // livenessTimeout is how long /livez waits for the supervisor's loop.
@@ -20,10 +18,8 @@ const livenessTimeout = time.Second
 // (docs/control.md, "Metrics and health").
 type HTTPServer struct {
 	backend Backend
-	http    *http.Server
 	addr    net.Addr
-	metrics http.Handler
-	done    chan struct{}
+	conns   *connServer
 }
 
 // ServeHTTP listens on addr (host:port; port 0 picks a free one) and serves
@@ -33,27 +29,10 @@ func ServeHTTP(addr string, backend Backend, log hclog.Logger) (*HTTPServer, err
 	if err != nil {
 		return nil, fmt.Errorf("--http %s: %w", addr, err)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(&collector{backend: backend})
-	s := &HTTPServer{
-		backend: backend,
-		addr:    l.Addr(),
-		metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError}),
-		done:    make(chan struct{}),
-	}
-	s.http = &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: readTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeader,
-		ErrorLog:          log.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
-	}
-	go func() {
-		defer close(s.done)
-		s.http.Serve(l)
-	}()
+	s := &HTTPServer{backend: backend, addr: l.Addr()}
+	s.conns = startConnServer(l, s.handle, func(status int, msg string) *response {
+		return textResponse(status, msg)
+	}, log)
 	return s, nil
 }
 
@@ -61,50 +40,51 @@ func ServeHTTP(addr string, backend Backend, log hclog.Logger) (*HTTPServer, err
 func (s *HTTPServer) Addr() string { return s.addr.String() }
 
 // Close stops serving and ends every open connection.
-func (s *HTTPServer) Close() {
-	s.http.Close()
-	<-s.done
+func (s *HTTPServer) Close() { s.conns.Close() }
+
+func textResponse(status int, text string) *response {
+	return &response{status: status, contentType: "text/plain; charset=utf-8", body: []byte(text + "\n")}
 }
 
-func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
+func (s *HTTPServer) handle(ctx context.Context, _ *unix.Ucred, r *request) *response {
+	switch r.path {
 	case "/metrics", "/livez", "/healthz", "/readyz":
 	default:
-		http.Error(w, "not found: try /metrics, /livez, /healthz or /readyz", http.StatusNotFound)
-		return
+		return textResponse(StatusNotFound, "not found: try /metrics, /livez, /healthz or /readyz")
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, r.URL.Path+" answers GET and HEAD only", http.StatusMethodNotAllowed)
-		return
+	if r.method != "GET" && r.method != "HEAD" {
+		resp := textResponse(StatusMethodNotAllowed, r.path+" answers GET and HEAD only")
+		resp.allow = "GET, HEAD"
+		return resp
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), livenessTimeout)
+	ctx, cancel := context.WithTimeout(ctx, livenessTimeout)
 	defer cancel()
-	switch r.URL.Path {
+	switch r.path {
 	case "/metrics":
-		s.metrics.ServeHTTP(w, r.WithContext(ctx))
-	case "/livez", "/healthz":
-		if err := s.backend.Ping(ctx); err != nil {
-			http.Error(w, "not live: "+reason(err), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	case "/readyz":
 		st, err := s.backend.Status(ctx)
 		if err != nil {
-			http.Error(w, "not ready: "+reason(err), http.StatusServiceUnavailable)
-			return
+			return textResponse(StatusUnavailable, "no metrics: "+reason(err))
 		}
-		body := fmt.Sprintf("%d/%d ready", st.Ready, st.Desired)
-		switch {
-		case st.Stopping:
-			http.Error(w, body+"; stopping", http.StatusServiceUnavailable)
-		case st.Ready < st.MinReady:
-			http.Error(w, fmt.Sprintf("%s; --min-ready is %d", body, st.MinReady), http.StatusServiceUnavailable)
-		default:
-			fmt.Fprintln(w, body)
+		buf := pooledBody()
+		return &response{status: StatusOK, contentType: metricsContentType, body: appendMetrics(*buf, st), pooled: true}
+	case "/livez", "/healthz":
+		if err := s.backend.Ping(ctx); err != nil {
+			return textResponse(StatusUnavailable, "not live: "+reason(err))
 		}
+		return textResponse(StatusOK, "ok")
 	}
+	st, err := s.backend.Status(ctx)
+	if err != nil {
+		return textResponse(StatusUnavailable, "not ready: "+reason(err))
+	}
+	body := fmt.Sprintf("%d/%d ready", st.Ready, st.Desired)
+	switch {
+	case st.Stopping:
+		return textResponse(StatusUnavailable, body+"; stopping")
+	case st.Ready < st.MinReady:
+		return textResponse(StatusUnavailable, fmt.Sprintf("%s; --min-ready is %d", body, st.MinReady))
+	}
+	return textResponse(StatusOK, body)
 }
 
 func reason(err error) string {

@@ -1,16 +1,13 @@
 package control
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
-	"strings"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
@@ -18,230 +15,156 @@ import (
 	"github.com/slotrun/slotrun/internal/signame"
 )
 
-// Bounds on what one client may cost (docs/control.md, "Bounds"). A client
-// that sends its request slowly, or not at all, holds only its own
-// connection and goroutine, and only for these; the supervisor's loop never
-// sees a request until it has been read whole.
-const (
-	maxBody        = 64 << 10 // a request body; more is 413
-	maxHeader      = 16 << 10
-	idleTimeout    = 30 * time.Second // between requests on one connection
-	writeTimeout   = 10 * time.Second // the answer, once it is known
-	requestTimeout = time.Hour        // the longest wait for an outcome (a rolling restart of many slow workers)
-)
-
-// readTimeout bounds the reading of a whole request, headers and body.
-// A variable for the tests.
-var readTimeout = 10 * time.Second
-
 // Server serves the control API on a unix socket.
 type Server struct {
 	backend Backend
 	log     hclog.Logger
 	path    string
-	http    *http.Server
 	uid     int
-	done    chan struct{}
+	conns   *connServer
 }
-
-type credKey struct{}
 
 // Serve serves the control API on l, a socket bound by Listen at path,
 // until Close. Only peers with this process's uid, or root, are served.
 func Serve(l net.Listener, path string, backend Backend, log hclog.Logger) *Server {
-	s := &Server{backend: backend, log: log, path: path, uid: os.Getuid(), done: make(chan struct{})}
-	s.http = &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: readTimeout,
-		ReadTimeout:       readTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeader,
-		ErrorLog:          log.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return context.WithValue(ctx, credKey{}, peerCred(c))
-		},
-	}
-	go func() {
-		defer close(s.done)
-		s.http.Serve(l)
-	}()
+	s := &Server{backend: backend, log: log, path: path, uid: os.Getuid()}
+	s.conns = startConnServer(l, s.handle, func(status int, msg string) *response {
+		return errorResponse(Errorf(status, "%s", msg))
+	}, log)
 	return s
 }
 
 // Close stops serving, ends every open connection and removes the socket
 // file.
 func (s *Server) Close() {
-	s.http.Close()
-	<-s.done
+	s.conns.Close()
 	if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.log.Warn("cannot remove the control socket", "path", s.path, "error", err)
 	}
 }
 
-// peerCred is who is at the other end of c, from SO_PEERCRED; nil if it
-// cannot be told, which is refused.
-func peerCred(c net.Conn) *unix.Ucred {
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		return nil
-	}
-	raw, err := uc.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	var cred *unix.Ucred
-	raw.Control(func(fd uintptr) {
-		cred, _ = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	})
-	return cred
-}
-
 // route is one endpoint of the API.
 type route struct {
 	method string
-	serve  func(s *Server, w http.ResponseWriter, r *http.Request)
+	serve  func(s *Server, ctx context.Context, r *request) *response
 }
 
 var routes = map[string]route{
-	"/v1/status":  {http.MethodGet, (*Server).status},
-	"/v1/scale":   {http.MethodPost, (*Server).scale},
-	"/v1/restart": {http.MethodPost, (*Server).restart},
-	"/v1/signal":  {http.MethodPost, (*Server).signal},
-	"/v1/stop":    {http.MethodPost, (*Server).stop},
+	"/v1/status":  {"GET", (*Server).status},
+	"/v1/scale":   {"POST", (*Server).scale},
+	"/v1/restart": {"POST", (*Server).restart},
+	"/v1/signal":  {"POST", (*Server).signal},
+	"/v1/stop":    {"POST", (*Server).stop},
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	cred, _ := r.Context().Value(credKey{}).(*unix.Ucred)
-	if cred == nil || (int(cred.Uid) != s.uid && cred.Uid != 0) {
+func (s *Server) handle(ctx context.Context, peer *unix.Ucred, r *request) *response {
+	if peer == nil || (int(peer.Uid) != s.uid && peer.Uid != 0) {
 		uid, pid := -1, -1
-		if cred != nil {
-			uid, pid = int(cred.Uid), int(cred.Pid)
+		if peer != nil {
+			uid, pid = int(peer.Uid), int(peer.Pid)
 		}
 		s.log.Warn("control socket: refused a client of another user", "uid", uid, "client_pid", pid)
-		w.Header().Set("Connection", "close")
-		writeError(w, Errorf(http.StatusForbidden, "only uid %d or root may use this control socket", s.uid))
-		return
+		resp := errorResponse(Errorf(StatusForbidden, "only uid %d or root may use this control socket", s.uid))
+		resp.close = true
+		return resp
 	}
-	rt, ok := routes[r.URL.Path]
+	rt, ok := routes[r.path]
 	if !ok {
-		writeError(w, Errorf(http.StatusNotFound, "no such endpoint %q (try GET /v1/status)", r.URL.Path))
-		return
+		return errorResponse(Errorf(StatusNotFound, "no such endpoint %q (try GET /v1/status)", r.path))
 	}
-	if r.Method != rt.method && !(rt.method == http.MethodGet && r.Method == http.MethodHead) {
-		w.Header().Set("Allow", rt.method)
-		writeError(w, Errorf(http.StatusMethodNotAllowed, "%s needs %s, not %s", r.URL.Path, rt.method, r.Method))
-		return
+	if r.method != rt.method && !(rt.method == "GET" && r.method == "HEAD") {
+		resp := errorResponse(Errorf(StatusMethodNotAllowed, "%s needs %s, not %s", r.path, rt.method, r.method))
+		resp.allow = rt.method
+		return resp
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-	defer cancel()
-	rt.serve(s, w, r.WithContext(ctx))
+	return rt.serve(s, ctx, r)
 }
 
-func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	st, err := s.backend.Status(r.Context())
+func (s *Server) status(ctx context.Context, _ *request) *response {
+	st, err := s.backend.Status(ctx)
 	if err != nil {
-		writeError(w, err)
-		return
+		return errorResponse(err)
 	}
-	writeJSON(w, http.StatusOK, st)
+	return jsonResponse(StatusOK, st)
 }
 
-func (s *Server) scale(w http.ResponseWriter, r *http.Request) {
+func (s *Server) scale(ctx context.Context, r *request) *response {
 	var req ScaleRequest
-	if !readJSON(w, r, &req) {
-		return
+	if err := decodeBody(r, &req); err != nil {
+		return errorResponse(err)
 	}
 	if (req.Workers == nil) == (req.Change == nil) {
-		writeError(w, Errorf(http.StatusBadRequest, `scale: give either "workers": N or "change": K`))
-		return
+		return errorResponse(Errorf(StatusBadRequest, `scale: give either "workers": N or "change": K`))
 	}
-	answer(w, s.backend.Scale(r.Context(), req))
+	return answer(s.backend.Scale(ctx, req))
 }
 
-func (s *Server) restart(w http.ResponseWriter, r *http.Request) {
+func (s *Server) restart(ctx context.Context, r *request) *response {
 	var req RestartRequest
-	if !readJSON(w, r, &req) {
-		return
+	if err := decodeBody(r, &req); err != nil {
+		return errorResponse(err)
 	}
-	answer(w, s.backend.Restart(r.Context(), req))
+	return answer(s.backend.Restart(ctx, req))
 }
 
-func (s *Server) signal(w http.ResponseWriter, r *http.Request) {
+func (s *Server) signal(ctx context.Context, r *request) *response {
 	var req SignalRequest
-	if !readJSON(w, r, &req) {
-		return
+	if err := decodeBody(r, &req); err != nil {
+		return errorResponse(err)
 	}
 	sig, err := signame.Parse(req.Signal)
 	if err != nil {
-		writeError(w, Errorf(http.StatusBadRequest, "signal: %v", err))
-		return
+		return errorResponse(Errorf(StatusBadRequest, "signal: %v", err))
 	}
-	answer(w, s.backend.Signal(r.Context(), sig, req.Slot))
+	return answer(s.backend.Signal(ctx, sig, req.Slot))
 }
 
-func (s *Server) stop(w http.ResponseWriter, r *http.Request) {
+func (s *Server) stop(ctx context.Context, r *request) *response {
 	var req struct{}
-	if !readJSON(w, r, &req) {
-		return
+	if err := decodeBody(r, &req); err != nil {
+		return errorResponse(err)
 	}
-	answer(w, s.backend.Stop(r.Context()))
+	return answer(s.backend.Stop(ctx))
 }
 
-// readJSON reads a bounded JSON body into v; an empty body is {}. It
-// answers the client itself and returns false if the body is bad.
-func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeError(w, Errorf(http.StatusRequestEntityTooLarge, "request body over %d bytes", maxBody))
-		} else {
-			writeError(w, Errorf(http.StatusBadRequest, "cannot read the request body: %v", err))
-		}
-		return false
+// decodeBody reads the request's JSON body into v; an empty body is {}.
+func decodeBody(r *request, v any) error {
+	if len(bytes.TrimSpace(r.body)) == 0 {
+		return nil
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
-		return true
-	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(r.body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		writeError(w, Errorf(http.StatusBadRequest, "bad JSON in the request body: %v", err))
-		return false
+		return Errorf(StatusBadRequest, "bad JSON in the request body: %v", err)
 	}
 	if dec.More() {
-		writeError(w, Errorf(http.StatusBadRequest, "bad JSON in the request body: more than one value"))
-		return false
+		return Errorf(StatusBadRequest, "bad JSON in the request body: more than one value")
 	}
-	return true
+	return nil
 }
 
-func answer(w http.ResponseWriter, err error) {
+func answer(err error) *response {
 	if err != nil {
-		writeError(w, err)
-		return
+		return errorResponse(err)
 	}
-	writeJSON(w, http.StatusOK, struct{}{})
+	return jsonResponse(StatusOK, struct{}{})
 }
 
-func writeError(w http.ResponseWriter, err error) {
+func errorResponse(err error) *response {
 	msg := err.Error()
 	if errors.Is(err, context.DeadlineExceeded) {
 		msg = "no answer from the supervisor in time"
 	}
-	writeJSON(w, statusOf(err), map[string]string{"error": msg})
+	return jsonResponse(statusOf(err), map[string]string{"error": msg})
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	// The answer may have waited long for the supervisor; its write gets
-	// a deadline of its own, so a client that stopped reading cannot hold
-	// the connection.
-	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeTimeout))
-	b, err := json.Marshal(v)
-	if err != nil {
-		code, b = http.StatusInternalServerError, []byte(fmt.Sprintf(`{"error":%q}`, err.Error()))
+func jsonResponse(code int, v any) *response {
+	buf := bytes.NewBuffer(*pooledBody())
+	// Encode adds the newline a terminal wants after curl's output.
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		code = StatusInternalServerError
+		buf.Reset()
+		fmt.Fprintf(buf, "{\"error\":%q}\n", err.Error())
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	w.Write(append(b, '\n'))
+	return &response{status: code, contentType: "application/json", body: buf.Bytes(), pooled: true}
 }

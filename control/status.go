@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"syscall"
 	"time"
 )
@@ -153,7 +152,7 @@ func Errorf(code int, format string, args ...any) *Error {
 }
 
 // ErrGone is what a Backend returns once the supervisor's loop has ended.
-var ErrGone = &Error{Status: http.StatusServiceUnavailable, Msg: "the supervisor is exiting"}
+var ErrGone = &Error{Status: StatusUnavailable, Msg: "the supervisor is exiting"}
 
 // statusOf maps an error from a Backend to an HTTP status.
 func statusOf(err error) int {
@@ -162,9 +161,9 @@ func statusOf(err error) int {
 	case errors.As(err, &e):
 		return e.Status
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return http.StatusServiceUnavailable
+		return StatusUnavailable
 	}
-	return http.StatusInternalServerError
+	return StatusInternalServerError
 }
 
 func unixSeconds(t time.Time) float64 { return float64(t.UnixMicro()) / 1e6 }

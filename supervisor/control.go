@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"context"
-	"net/http"
 	"syscall"
 	"time"
 
@@ -151,7 +150,7 @@ func (s *supervisor) requestStop() {
 
 func (s *supervisor) refuseWhileStopping(what string) error {
 	if s.stopping || s.shuttingDown {
-		return control.Errorf(http.StatusConflict, "%s: a stop is under way", what)
+		return control.Errorf(control.StatusConflict, "%s: a stop is under way", what)
 	}
 	return nil
 }
@@ -172,10 +171,10 @@ func (s *supervisor) scaleTo(req control.ScaleRequest, answer func(error)) {
 	}
 	switch {
 	case n < 1:
-		answer(control.Errorf(http.StatusBadRequest, "scale: %d workers: one is the minimum", n))
+		answer(control.Errorf(control.StatusBadRequest, "scale: %d workers: one is the minimum", n))
 		return
 	case n > len(s.slots):
-		answer(control.Errorf(http.StatusBadRequest, "scale: %d is more than --slots %d", n, len(s.slots)))
+		answer(control.Errorf(control.StatusBadRequest, "scale: %d is more than --slots %d", n, len(s.slots)))
 		return
 	}
 	if n != current {
@@ -183,7 +182,7 @@ func (s *supervisor) scaleTo(req control.ScaleRequest, answer func(error)) {
 	}
 	for range n - current {
 		if s.scaleUp() == nil {
-			answer(control.Errorf(http.StatusConflict, "scale: every free slot is held by another process; %d workers run", s.countActive()))
+			answer(control.Errorf(control.StatusConflict, "scale: every free slot is held by another process; %d workers run", s.countActive()))
 			return
 		}
 	}
@@ -214,11 +213,11 @@ func (s *supervisor) scaleTo(req control.ScaleRequest, answer func(error)) {
 // usage error, a slot this supervisor does not use a conflict.
 func (s *supervisor) slotInUse(what string, id int) (*slot, error) {
 	if id < 0 || id >= len(s.slots) {
-		return nil, control.Errorf(http.StatusBadRequest, "%s: slot %d is beyond --slots %d (slots run from 0 to %d)", what, id, len(s.slots), len(s.slots)-1)
+		return nil, control.Errorf(control.StatusBadRequest, "%s: slot %d is beyond --slots %d (slots run from 0 to %d)", what, id, len(s.slots), len(s.slots)-1)
 	}
 	sl := s.slots[id]
 	if !sl.active() {
-		return nil, control.Errorf(http.StatusConflict, "%s: slot %d is not in use", what, id)
+		return nil, control.Errorf(control.StatusConflict, "%s: slot %d is not in use", what, id)
 	}
 	return sl, nil
 }
@@ -241,7 +240,7 @@ func (s *supervisor) restartRequest(req control.RestartRequest, answer func(erro
 	}
 	halted := func(err error) {
 		if err != nil && err != control.ErrGone {
-			err = control.Errorf(http.StatusConflict, "%v", err)
+			err = control.Errorf(control.StatusConflict, "%v", err)
 		}
 		answer(err)
 	}
@@ -263,7 +262,7 @@ func (s *supervisor) restartRequest(req control.RestartRequest, answer func(erro
 // signalRequest sends sig to every running worker, or to one slot's.
 func (s *supervisor) signalRequest(sig syscall.Signal, slot *int) error {
 	if err := CheckSendable(sig); err != nil {
-		return control.Errorf(http.StatusBadRequest, "signal: %v", err)
+		return control.Errorf(control.StatusBadRequest, "signal: %v", err)
 	}
 	if slot == nil {
 		s.log.Info("signal requested through the control socket", "signal", signame.Name(sig))
@@ -275,7 +274,7 @@ func (s *supervisor) signalRequest(sig syscall.Signal, slot *int) error {
 		return err
 	}
 	if !sl.state.running() {
-		return control.Errorf(http.StatusConflict, "signal: slot %d has no running worker (it is %s)", sl.id, publicState(sl.state))
+		return control.Errorf(control.StatusConflict, "signal: slot %d has no running worker (it is %s)", sl.id, publicState(sl.state))
 	}
 	sl.log.Info("signal requested through the control socket", "signal", signame.Name(sig), "pid", sl.pid)
 	s.signalGroup(sl, sig)

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"time"
+)
+
+// modeControl runs slotrun's workers as in modeServe, with its --http
+// server on as well as its control socket (on by default).
+const modeControl = "control"
+
+// The control plane's rows, slotrun only: the client's round trip, a
+// scrape, the memory and the idle cost of serving them.
+var controlMetrics = []string{"status_rtt", "scrape", "pss_http", "idle_http"}
+
+// statusRequests and scrapes are the samples per run; their median is the
+// run's figure.
+const (
+	statusRequests = 20
+	scrapes        = 100
+)
+
+var httpAddress = regexp.MustCompile(`serving metrics and health: address=(\S+)`)
+
+// sessionControl starts slotrun with the large count of workers and
+// --http, times `slotrun status` (the CLI's start included) and /metrics
+// scrapes, then reads its PSS and counts its context switches while idle.
+func (b *bench) sessionControl(r recorder) {
+	in, err := b.launch(r.tool, b.cfg.large, modeControl)
+	if err != nil {
+		r.fail(err, controlMetrics...)
+		return
+	}
+	defer in.close()
+	if _, err := in.awaitStarted(startTimeout); err != nil {
+		r.fail(fmt.Errorf("start: %w", err), controlMetrics...)
+		return
+	}
+	addr, err := in.httpAddress()
+	if err != nil {
+		r.fail(err, controlMetrics...)
+		return
+	}
+	status, err := timeStatus(in)
+	if err != nil {
+		r.fail(fmt.Errorf("status: %w", err), controlMetrics...)
+		return
+	}
+	r.value("status_rtt", median(status), status)
+	client := &http.Client{Timeout: 5 * time.Second}
+	scrape, err := timeScrapes(client, "http://"+addr+"/metrics")
+	if err != nil {
+		r.fail(fmt.Errorf("scrape: %w", err), controlMetrics[1:]...)
+		return
+	}
+	r.value("scrape", median(scrape), scrape)
+	// The idle cost with no client connected, as between scrapes.
+	client.CloseIdleConnections()
+	time.Sleep(500 * time.Millisecond)
+	_, pss, err := measureMemory(in)
+	if err != nil {
+		r.fail(fmt.Errorf("memory: %w", err), "pss_http", "idle_http")
+		return
+	}
+	r.value("pss_http", pss, nil)
+	pids := switchCounter(in.supervisorPIDs())
+	before, err := pids.count()
+	if err == nil {
+		time.Sleep(b.cfg.idle)
+		var after int64
+		after, err = pids.count()
+		r.value("idle_http", float64(after-before), nil)
+	}
+	if err != nil {
+		r.fail(fmt.Errorf("idle: %w", err), "idle_http")
+	}
+	b.progress(r, "status %.2f ms, scrape %.3f ms, PSS with --http %.2f MiB", median(status), median(scrape), pss)
+}
+
+// httpAddress reads the --http server's address from slotrun's log.
+func (in *instance) httpAddress() (string, error) {
+	log, err := os.ReadFile(filepath.Join(in.dir, "supervisor.log"))
+	if err != nil {
+		return "", err
+	}
+	m := httpAddress.FindSubmatch(log)
+	if m == nil {
+		return "", errors.New("slotrun did not log the address of its --http server")
+	}
+	return string(m[1]), nil
+}
+
+// timeStatus runs `slotrun status --json` in the instance's directory, as
+// a user would, and returns each round trip in ms.
+func timeStatus(in *instance) ([]float64, error) {
+	var times []float64
+	for range statusRequests {
+		cmd := exec.Command(in.b.bin.slotrun, "status", "--json")
+		cmd.Dir, cmd.Env, cmd.Stdout = in.dir, in.env, io.Discard
+		t0 := monotonic()
+		if err := cmd.Run(); err != nil {
+			return nil, err
+		}
+		times = append(times, ms(monotonic()-t0))
+	}
+	return times, nil
+}
+
+// timeScrapes GETs url over one kept-alive connection, as Prometheus
+// scrapes, and returns each round trip in ms.
+func timeScrapes(client *http.Client, url string) ([]float64, error) {
+	var times []float64
+	for i := range scrapes + 1 {
+		t0 := monotonic()
+		resp, err := client.Get(url)
+		if err != nil {
+			return nil, err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("%s: %s", url, resp.Status)
+		}
+		if i > 0 { // the first opens the connection
+			times = append(times, ms(monotonic()-t0))
+		}
+	}
+	return times, nil
+}

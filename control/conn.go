@@ -1,0 +1,188 @@
+package control
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
+)
+
+// Bounds on what one client may cost (docs/control.md, "Bounds"). A client
+// that sends its request slowly, or not at all, holds only its own
+// connection and goroutine, and only for these; the supervisor's loop never
+// sees a request until it has been read whole.
+const (
+	maxBody        = 64 << 10 // a request body; more is 413
+	maxHeader      = 16 << 10 // the request line and headers
+	idleTimeout    = 30 * time.Second
+	writeTimeout   = 10 * time.Second // the answer, once it is known
+	requestTimeout = time.Hour        // the longest wait for an outcome (a rolling restart of many slow workers)
+)
+
+// readers and writers are the buffers of connections, reused.
+var (
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
+)
+
+// readTimeout bounds the reading of a whole request, headers and body. A
+// variable for the tests.
+var readTimeout = 10 * time.Second
+
+// handler answers one request; peer is who sent it, on a unix socket.
+type handler func(ctx context.Context, peer *unix.Ucred, r *request) *response
+
+// connServer accepts connections on a listener and answers the requests
+// on each with a handler, one goroutine per connection. Idle, its only
+// goroutine is blocked in accept: no timer runs.
+type connServer struct {
+	l      net.Listener
+	handle handler
+	// refuse makes the answer to a request that could not be read.
+	refuse func(status int, msg string) *response
+	log    hclog.Logger
+
+	ctx    context.Context // cancelled by Close: waiting handlers give up
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func startConnServer(l net.Listener, h handler, refuse func(int, string) *response, log hclog.Logger) *connServer {
+	s := &connServer{l: l, handle: h, refuse: refuse, log: log, conns: map[net.Conn]struct{}{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.wg.Add(1)
+	go s.accept()
+	return s
+}
+
+func (s *connServer) accept() {
+	defer s.wg.Done()
+	var backoff time.Duration
+	for {
+		c, err := s.l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors, say: wait a little and try again,
+			// as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept failed; retrying", "error", err, "in", backoff.String())
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		if !s.track(c) {
+			c.Close()
+			return
+		}
+		s.wg.Add(1)
+		go s.serve(c)
+	}
+}
+
+func (s *connServer) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *connServer) untrack(c net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// serve answers the requests of one connection until it closes, errs, or
+// stays idle too long.
+func (s *connServer) serve(c net.Conn) {
+	defer s.wg.Done()
+	defer s.untrack(c)
+	defer c.Close()
+	peer := peerCred(c)
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(c)
+	defer readers.Put(br)
+	bw := writers.Get().(*bufio.Writer)
+	bw.Reset(c)
+	defer writers.Put(bw)
+	deadline := readTimeout
+	for {
+		c.SetReadDeadline(time.Now().Add(deadline))
+		req, err := readRequest(br, func() error {
+			bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+			return bw.Flush()
+		})
+		if err != nil {
+			var he *httpError
+			if errors.As(err, &he) {
+				resp := s.refuse(he.status, he.msg)
+				resp.close = true
+				c.SetWriteDeadline(time.Now().Add(writeTimeout))
+				writeResponse(bw, resp, false)
+			}
+			return
+		}
+		c.SetReadDeadline(time.Time{})
+		ctx, cancel := context.WithTimeout(s.ctx, requestTimeout)
+		resp := s.handle(ctx, peer, req)
+		cancel()
+		if !req.keepAlive() {
+			resp.close = true
+		}
+		c.SetWriteDeadline(time.Now().Add(writeTimeout))
+		err = writeResponse(bw, resp, req.method == "HEAD")
+		resp.release()
+		if err != nil || resp.close {
+			return
+		}
+		deadline = idleTimeout
+	}
+}
+
+// Close stops accepting, cancels the requests that wait, closes every
+// connection and waits for their goroutines.
+func (s *connServer) Close() {
+	s.mu.Lock()
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.cancel()
+	s.l.Close()
+	s.wg.Wait()
+}
+
+// peerCred is who is at the other end of c, from SO_PEERCRED; nil if it
+// cannot be told (not a unix socket).
+func peerCred(c net.Conn) *unix.Ucred {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return nil
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	var cred *unix.Ucred
+	raw.Control(func(fd uintptr) {
+		cred, _ = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	})
+	return cred
+}

@@ -61,9 +61,11 @@ func (b *bench) sessionControl(r recorder) {
 		return
 	}
 	r.value("scrape", median(scrape), scrape)
-	// The idle cost with no client connected, as between scrapes.
+	// The cost between scrapes, with no client connected: after the
+	// garbage of the requests has been collected (the runtime's background
+	// work after a burst is over within a second or two).
 	client.CloseIdleConnections()
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(2 * time.Second)
 	_, pss, err := measureMemory(in)
 	if err != nil {
 		r.fail(fmt.Errorf("memory: %w", err), "pss_http", "idle_http")

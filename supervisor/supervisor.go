@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -132,6 +133,11 @@ func Run(opts Options) (int, error) {
 			}
 			return startErr
 		}
+		// The start's garbage (every worker's environment, the log lines)
+		// is collected and its memory given back now, rather than kept by
+		// the runtime for the supervisor's whole life (docs/control.md,
+		// "Memory").
+		debug.FreeOSMemory()
 		code = s.loop()
 		return errLoopDone
 	}, func(error) { s.quit() })

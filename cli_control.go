@@ -302,12 +302,8 @@ func (c *cli) signalSlot(w where, args []string, slot int, slotGiven bool) int {
 	if err != nil {
 		return c.fail(exitUsage, fmt.Errorf("signal: %w", err))
 	}
-	req := control.SignalRequest{Signal: signame.Name(sig)}
-	if slotGiven {
-		if slot < 0 {
-			return c.fail(exitUsage, fmt.Errorf("signal: --slot %d: slots count from 0", slot))
-		}
-		req.Slot = &slot
+	if slotGiven && slot < 0 {
+		return c.fail(exitUsage, fmt.Errorf("signal: --slot %d: slots count from 0", slot))
 	}
 	client, pidPath, cerr := w.connect("signal")
 	if cerr != nil {
@@ -315,6 +311,20 @@ func (c *cli) signalSlot(w where, args []string, slot int, slotGiven bool) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
 	defer cancel()
+	if !slotGiven {
+		// The supervisor named by its socket gets the signal and acts on
+		// it, as through the PID file: TERM stops, TTIN scales up, HUP is
+		// forwarded. Its pid comes from the live socket, so it is its own.
+		st, err := client.Status(ctx)
+		if err != nil {
+			return c.failWith(remoteFailure("signal", pidPath, err))
+		}
+		if err := unix.Kill(st.PID, sig); err != nil {
+			return c.fail(exitFailure, fmt.Errorf("signal: the supervisor (pid %d): %w", st.PID, err))
+		}
+		return exitOK
+	}
+	req := control.SignalRequest{Signal: signame.Name(sig), Slot: &slot}
 	if err := client.Do(ctx, "POST", "/v1/signal", req, nil); err != nil {
 		return c.failWith(remoteFailure("signal", pidPath, err))
 	}

@@ -407,3 +407,19 @@ func lookCurl(t *testing.T) string {
 	}
 	return path
 }
+
+// TestSignalThroughTheControlSocket: without --slot, the supervisor named
+// by --control gets the signal and acts on it (HUP is forwarded to every
+// worker); with --slot, only that slot's worker gets it.
+func TestSignalThroughTheControlSocket(t *testing.T) {
+	p := start(t, "-n", "2", "--control", "ctl.sock", "--", workerBin)
+	p.waitReady(0, 0, 1)
+	mustClient(t, p.dir, "signal", "--control", "ctl.sock", "USR2")
+	p.waitStdout(`^signal id=0 .*sig=USR2`)
+	p.waitStdout(`^signal id=1 .*sig=USR2`)
+	mustClient(t, p.dir, "signal", "--control", "ctl.sock", "--slot", "1", "WINCH")
+	p.waitStdout(`^signal id=1 .*sig=WINCH`)
+	if n := strings.Count(p.stdout.text(), "sig=WINCH"); n != 1 {
+		t.Errorf("WINCH for slot 1 reached %d workers", n)
+	}
+}

@@ -25,6 +25,13 @@ const (
 	requestTimeout = time.Hour        // the longest wait for an outcome (a rolling restart of many slow workers)
 )
 
+// The most connections each server serves at once. The control socket
+// is its own user's; the HTTP server may face a network.
+const (
+	maxControlConns = 4096
+	maxHTTPConns    = 256
+)
+
 // readers and writers are the buffers of connections, reused.
 var (
 	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
@@ -47,17 +54,21 @@ type connServer struct {
 	// refuse makes the answer to a request that could not be read.
 	refuse func(status int, msg string) *response
 	log    hclog.Logger
+	// maxConns bounds the connections served at once; more are closed as
+	// soon as they are accepted.
+	maxConns int
 
 	ctx    context.Context // cancelled by Close: waiting handlers give up
 	cancel context.CancelFunc
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
 	closed bool
+	full   bool // new connections are being refused
 	wg     sync.WaitGroup
 }
 
-func startConnServer(l net.Listener, h handler, refuse func(int, string) *response, log hclog.Logger) *connServer {
-	s := &connServer{l: l, handle: h, refuse: refuse, log: log, conns: map[net.Conn]struct{}{}}
+func startConnServer(l net.Listener, h handler, refuse func(int, string) *response, maxConns int, log hclog.Logger) *connServer {
+	s := &connServer{l: l, handle: h, refuse: refuse, log: log, maxConns: maxConns, conns: map[net.Conn]struct{}{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.accept()
@@ -84,8 +95,12 @@ func (s *connServer) accept() {
 			continue
 		}
 		backoff = 0
-		if !s.track(c) {
+		ok, full := s.track(c)
+		if !ok {
 			c.Close()
+			if full {
+				continue
+			}
 			return
 		}
 		s.wg.Add(1)
@@ -93,14 +108,24 @@ func (s *connServer) accept() {
 	}
 }
 
-func (s *connServer) track(c net.Conn) bool {
+// track records a new connection; it refuses it when the server is
+// closed, or full.
+func (s *connServer) track(c net.Conn) (ok, full bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return false
+	switch {
+	case s.closed:
+		return false, false
+	case len(s.conns) >= s.maxConns:
+		if !s.full { // once per flood, not once per connection
+			s.log.Warn("too many connections; closing new ones until some end", "limit", s.maxConns)
+		}
+		s.full = true
+		return false, true
 	}
+	s.full = false
 	s.conns[c] = struct{}{}
-	return true
+	return true, false
 }
 
 func (s *connServer) untrack(c net.Conn) {

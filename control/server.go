@@ -30,7 +30,7 @@ func Serve(l net.Listener, path string, backend Backend, log hclog.Logger) *Serv
 	s := &Server{backend: backend, log: log, path: path, uid: os.Getuid()}
 	s.conns = startConnServer(l, s.handle, func(status int, msg string) *response {
 		return errorResponse(Errorf(status, "%s", msg))
-	}, log)
+	}, maxControlConns, log)
 	return s
 }
 

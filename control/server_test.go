@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -131,5 +132,56 @@ func TestBodyBounds(t *testing.T) {
 	err = c.Do(context.Background(), http.MethodPost, "/v1/stop", json.RawMessage(`[1,2]`), &out)
 	if !asError(err, &e) || e.Status != http.StatusBadRequest {
 		t.Errorf("a body of the wrong shape: %v; want 400", err)
+	}
+}
+
+// TestConnectionsBeyondTheLimitAreClosed: a flood of idle connections to
+// the HTTP server costs at most maxHTTPConns goroutines; the rest are
+// closed at once, and the server answers again once they are gone.
+func TestConnectionsBeyondTheLimitAreClosed(t *testing.T) {
+	s, err := ServeHTTP("127.0.0.1:0", &fakeBackend{}, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range maxHTTPConns {
+		c, err := net.Dial("tcp", s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	extra, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	extra.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := extra.Read(make([]byte, 1)); err == nil || n > 0 {
+		t.Errorf("connection %d was served: read %d, %v; want it closed", maxHTTPConns+1, n, err)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	conns = nil
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := http.Get("http://" + s.Addr() + "/livez")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server does not answer after the flood: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"time"
 )
 
@@ -18,7 +20,7 @@ const modeControl = "control"
 
 // The control plane's rows, slotrun only: the client's round trip, a
 // scrape, the memory and the idle cost of serving them.
-var controlMetrics = []string{"status_rtt", "scrape", "pss_http", "idle_http"}
+var controlMetrics = []string{"status_rtt", "scrape", "pss_http", "idle_http", "restart_calm", "restart_stuck"}
 
 // statusRequests and scrapes are the samples per run; their median is the
 // run's figure.
@@ -84,6 +86,102 @@ func (b *bench) sessionControl(r recorder) {
 		r.fail(fmt.Errorf("idle: %w", err), "idle_http")
 	}
 	b.progress(r, "status %.2f ms, scrape %.3f ms, PSS with --http %.2f MiB", median(status), median(scrape), pss)
+
+	// Restart latency with the servers on, then with clients that hold
+	// the control socket: stalled halfway through their requests, sending
+	// a byte at a time, and sending 10 MB bodies over and over.
+	kills := max(b.cfg.kills/2, minKills)
+	calm, err := b.measureRestarts(in, kills)
+	if err != nil {
+		r.fail(fmt.Errorf("restart: %w", err), "restart_calm", "restart_stuck")
+		return
+	}
+	r.value("restart_calm", median(calm), calm)
+	stop, err := holdControlSocket(filepath.Join(in.dir, ".pid", "slotrun.sock"))
+	if err != nil {
+		r.fail(fmt.Errorf("stuck clients: %w", err), "restart_stuck")
+		return
+	}
+	stuck, err := b.measureRestarts(in, kills)
+	stop()
+	if err != nil {
+		r.fail(fmt.Errorf("restart with stuck clients: %w", err), "restart_stuck")
+		return
+	}
+	r.value("restart_stuck", median(stuck), stuck)
+	b.progress(r, "restart %.2f ms, with stuck clients %.2f ms", median(calm), median(stuck))
+}
+
+// holdControlSocket starts the clients a control socket must survive, and
+// returns the function that ends them.
+func holdControlSocket(path string) (stop func(), err error) {
+	done := make(chan struct{})
+	var conns []net.Conn
+	closeAll := func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	for range 20 {
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		conns = append(conns, c)
+		fmt.Fprintf(c, "POST /v1/scale HTTP/1.1\r\nHost: slotrun\r\nContent-Length: 100\r\n\r\n{\"wor")
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // a byte every 200 ms
+		defer wg.Done()
+		for {
+			c, err := net.Dial("unix", path)
+			if err != nil {
+				return
+			}
+			for _, ch := range []byte("GET /v1/status HTTP/1.1\r\nHost: slotrun\r\n\r\n") {
+				select {
+				case <-done:
+					c.Close()
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+				if _, err := c.Write([]byte{ch}); err != nil {
+					break
+				}
+			}
+			c.Close()
+		}
+	}()
+	go func() { // 10 MB bodies, over and over
+		defer wg.Done()
+		chunk := make([]byte, 64<<10)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			c, err := net.Dial("unix", path)
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(c, "POST /v1/scale HTTP/1.1\r\nHost: slotrun\r\nContent-Length: %d\r\n\r\n", 10<<20)
+			for range 160 {
+				if _, err := c.Write(chunk); err != nil {
+					break
+				}
+			}
+			io.Copy(io.Discard, c)
+			c.Close()
+		}
+	}()
+	return func() {
+		close(done)
+		closeAll()
+		wg.Wait()
+	}, nil
 }
 
 // httpAddress reads the --http server's address from slotrun's log.

@@ -42,6 +42,8 @@ var metrics = []metric{
 	{"scrape", "`/metrics` scrape round trip on loopback, kept-alive connection ({large} workers, median of 100 per run)", "ms", "< 1 ms server time"},
 	{"pss_http", "supervisor PSS, {large} workers, control socket and --http on, after those requests", "MiB", "< 7 MiB"},
 	{"idle_http", "supervisor context switches in {idle} idle, control socket and --http on", "", "0"},
+	{"restart_calm", "restart latency, {large} workers, control socket and --http on (median of half as many kills as above per run)", "ms", ""},
+	{"restart_stuck", "the same while 20 stalled clients, a byte-a-second one and 10 MB bodies hold the control socket", "ms", "unchanged"},
 }
 
 func metricByID(id string) metric {

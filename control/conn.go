@@ -64,7 +64,9 @@ type connServer struct {
 	conns  map[net.Conn]struct{}
 	closed bool
 	full   bool // new connections are being refused
-	wg     sync.WaitGroup
+	// returned is when memory was last given back (see untrack).
+	returned time.Time
+	wg       sync.WaitGroup
 }
 
 func startConnServer(l net.Listener, h handler, refuse func(int, string) *response, maxConns int, log hclog.Logger) *connServer {
@@ -131,14 +133,21 @@ func (s *connServer) track(c net.Conn) (ok, full bool) {
 func (s *connServer) untrack(c net.Conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
-	last := len(s.conns) == 0 && !s.closed
+	// At most once a second: a client that connects over and over must
+	// not make the runtime collect and scavenge each time.
+	now := time.Now()
+	last := len(s.conns) == 0 && !s.closed && now.Sub(s.returned) >= time.Second
+	if last {
+		s.returned = now
+	}
 	s.mu.Unlock()
 	if last {
 		returnMemory()
 	}
 }
 
-// returnMemory runs when the last client of a server has gone: the
+// returnMemory runs when the last client of a server has gone (at most
+// once a second): the
 // garbage of its requests is collected and the memory given back to the
 // kernel at once, rather than kept by the runtime for requests to come
 // (docs/control.md, "Memory"). The heap is small, so this costs a fraction

@@ -43,7 +43,7 @@ var metrics = []metric{
 	{"pss_http", "supervisor PSS, {large} workers, control socket and --http on, after those requests", "MiB", "< 7 MiB"},
 	{"idle_http", "supervisor context switches in {idle} idle, control socket and --http on", "", "0"},
 	{"restart_calm", "restart latency, {large} workers, control socket and --http on (median of half as many kills as above per run)", "ms", ""},
-	{"restart_stuck", "the same while 20 stalled clients, a byte-a-second one and 10 MB bodies hold the control socket", "ms", "unchanged"},
+	{"restart_stuck", "the same while 20 stalled clients, one sending a byte every 200 ms and one sending a 10 MB body every 200 ms hold the control socket", "ms", "unchanged"},
 }
 
 func metricByID(id string) metric {

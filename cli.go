@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime/debug"
 
 	"github.com/hashicorp/go-hclog"
@@ -79,7 +78,6 @@ func (c *cli) runSupervisor(args []string) int {
 	})
 	settings.Logger = logger
 	settings.Version = buildVersion()
-	smallHeap()
 	code, err := supervisor.Run(settings.Options)
 	if err != nil {
 		return c.fail(code, err)
@@ -128,18 +126,6 @@ func (c *cli) signal(args []string) int {
 		return c.fail(exitFailure, err)
 	}
 	return exitOK
-}
-
-// smallHeap makes the garbage collector keep slotrun's heap small: with
-// the default GOGC of 100 the heap may grow to 4 MiB before the first
-// collection, more than the rest of the supervisor uses, and requests to
-// the control socket and /metrics would grow it there over a few minutes
-// (docs/control.md, "Memory"). At 25 the floor is 1 MiB; the live heap is
-// small, so a collection is cheap. GOGC set in the environment wins.
-func smallHeap() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(25)
-	}
 }
 
 func (c *cli) fail(code int, err error) int {

@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -133,11 +132,7 @@ func Run(opts Options) (int, error) {
 			}
 			return startErr
 		}
-		// The start's garbage (every worker's environment, the log lines)
-		// is collected and its memory given back now, rather than kept by
-		// the runtime for the supervisor's whole life (docs/control.md,
-		// "Memory").
-		debug.FreeOSMemory()
+		settleMemory()
 		code = s.loop()
 		return errLoopDone
 	}, func(error) { s.quit() })

@@ -48,7 +48,13 @@ func (c *cli) run(args []string) int {
 		case "signal":
 			return c.signal(args[1:])
 		case "status":
-			return c.fail(exitUsage, errors.New("status is not available in this version (it comes with the control socket)"))
+			return c.status(args[1:])
+		case "scale":
+			return c.scale(args[1:])
+		case "restart":
+			return c.restart(args[1:])
+		case "stop":
+			return c.stop(args[1:])
 		case "version", "--version":
 			fmt.Fprintln(c.stdout, "slotrun", buildVersion())
 			return exitOK
@@ -71,6 +77,7 @@ func (c *cli) runSupervisor(args []string) int {
 	}
 	logger, logs := c.newLogger(settings)
 	settings.Logger = logger
+	settings.Version = buildVersion()
 	code, err := supervisor.Run(settings.Options)
 	if err != nil {
 		// Behind the log lines it follows, and bounded like them.
@@ -117,19 +124,28 @@ func dropReport(opts hclog.LoggerOptions) func(int) []byte {
 	}
 }
 
-// signal implements `slotrun signal [--name N | --pidfile P] SIGNAL`.
+// signal implements `slotrun signal [WHERE] [--slot K] SIGNAL`: through
+// the PID file to the supervisor, which acts on it, or with --slot through
+// the control socket to one slot's worker.
 func (c *cli) signal(args []string) int {
+	const usage = "slotrun signal [--name NAME | --pidfile PATH | --control PATH] [--slot K] SIGNAL"
 	fs := pflag.NewFlagSet("slotrun signal", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	name := fs.String("name", "slotrun", "instance `NAME`")
 	path := fs.String("pidfile", "", "supervisor PID file `PATH` (default .pid/NAME.pid)")
+	ctl := fs.String("control", "", "control socket `PATH`, with --slot (default: the PID file's, with .sock)")
+	slot := fs.Int("slot", 0, "send the signal to slot `K`'s worker only, through the control socket")
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
-		return c.fail(exitUsage, fmt.Errorf("signal: %w (usage: slotrun signal [--name NAME | --pidfile PATH] SIGNAL)", err))
+		return c.fail(exitUsage, fmt.Errorf("signal: %w (usage: %s)", err, usage))
 	}
 	if *help {
-		fmt.Fprintf(c.stdout, "Usage: slotrun signal [--name NAME | --pidfile PATH] SIGNAL\n\n%s", fs.FlagUsages())
+		fmt.Fprintf(c.stdout, "Usage: %s\n\n%s", usage, fs.FlagUsages())
 		return exitOK
+	}
+	if fs.Changed("slot") || fs.Changed("control") {
+		w := where{name: *name, pidfile: *path, control: *ctl, fs: fs}
+		return c.signalSlot(w, fs.Args(), *slot, fs.Changed("slot"))
 	}
 	if fs.NArg() != 1 {
 		return c.fail(exitUsage, errors.New("signal: name one signal, as in `slotrun signal HUP`"))

@@ -87,6 +87,19 @@ signals {
   CONT = "forward"
 }
 
+# The control socket that slotrun status, scale, restart and stop talk to;
+# "none" turns it off. Default: the PID file's path with .sock for .pid.
+# control = ".pid/slotrun.sock"
+
+# Serve /metrics, /livez, /healthz and /readyz on this address. Default: off.
+# http = ":9090"
+
+# /readyz and `slotrun status --check` succeed while this many workers are ready.
+min_ready = 1
+
+# On a stop, /readyz fails at once and the workers get the stop signal this much later.
+shutdown_delay = "0s"
+
 log {
   # Supervisor log level: trace | debug | info | warn | error.
   level = "info"
@@ -97,8 +110,8 @@ log {
 # Sockets bound once, before any worker, held for slotrun's whole life, and
 # passed to every worker at fds 3.. with LISTEN_FDS, LISTEN_FDNAMES (these
 # names) and LISTEN_PID, as systemd does. NAME = "URL", as in
-# http = "tcp://:8080"; also tcp4://127.0.0.1:0, tcp6://[::1]:8080,
-# udp://:5353, unix:///run/api.sock?mode=0660, unix://@api (abstract).
+#   web = "tcp://:8080"; also tcp4://127.0.0.1:0, tcp6://[::1]:8080,
+#   udp://:5353, unix:///run/api.sock?mode=0660, unix://@api (abstract).
 # ?backlog=N sets the connection queue (default: the system's maximum).
 listen {}
 

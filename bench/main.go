@@ -257,6 +257,9 @@ func (b *bench) measureAll() {
 				if t.serving {
 					b.sessionServing(r)
 				}
+				if t.name == "slotrun" {
+					b.sessionControl(r)
+				}
 			}
 			b.sweep(t.name)
 		}

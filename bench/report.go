@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -43,6 +44,12 @@ var metrics = []metric{
 	{"hup_one", "HUP → 1 worker, kill(supervisor, SIGHUP)", "ms", ""},
 	{"stop_one", "graceful stop, 1 worker", "ms", ""},
 	{"idle_one", "supervisor context switches in {idle} idle, 1 worker", "", ""},
+	{"status_rtt", "`slotrun status --json` round trip, CLI start included ({large} workers, median of 20 per run)", "ms", "< 5 ms"},
+	{"scrape", "`/metrics` scrape round trip on loopback, kept-alive connection ({large} workers, median of 100 per run)", "ms", "< 1 ms server time"},
+	{"pss_http", "supervisor PSS, {large} workers, control socket and --http on, after those requests", "MiB", "< 7 MiB"},
+	{"idle_http", "supervisor context switches in {idle} idle, control socket and --http on", "", "0"},
+	{"restart_calm", "restart latency, {large} workers, control socket and --http on (median of half as many kills as above per run)", "ms", ""},
+	{"restart_stuck", "the same while 20 stalled clients, one sending a byte every 200 ms and one sending a 10 MB body every 200 ms hold the control socket", "ms", "unchanged"},
 }
 
 func metricByID(id string) metric {
@@ -72,6 +79,8 @@ func applicable(t *tool, id string) (bool, string) {
 		return false, "measured with --listen and --ready notify (slotrun-serve)"
 	case id == "rolling_failed" && !heyInstalled():
 		return false, "hey, the load generator, is not installed (apt-get install hey)"
+	case slices.Contains(controlMetrics, id) && t.name != "slotrun":
+		return false, "slotrun's control socket and --http server"
 	}
 	return true, ""
 }

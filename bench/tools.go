@@ -50,8 +50,11 @@ func slotrunTool() *tool {
 		name: "slotrun",
 		setup: func(in *instance) ([]string, []string, error) {
 			argv := []string{in.b.bin.slotrun, "-n", strconv.Itoa(in.n)}
-			if in.mode == modeCrash {
+			switch in.mode {
+			case modeCrash:
 				argv = append(argv, "--min-uptime", "0s")
+			case modeControl:
+				argv = append(argv, "--http", "127.0.0.1:0")
 			}
 			return append(argv, "--", in.b.bin.worker), nil, nil
 		},

@@ -41,8 +41,14 @@ func Usage(w io.Writer) {
 
 Usage:
   slotrun [run] [FLAGS] -- COMMAND [ARG...]
-  slotrun signal [--name NAME | --pidfile PATH] SIGNAL
+  slotrun signal  [WHERE] [--slot K] SIGNAL
+  slotrun status  [WHERE] [--json | --check]
+  slotrun scale   [WHERE] [--no-wait] N | +K | -K
+  slotrun restart [WHERE] [--slot K] [--no-wait]
+  slotrun stop    [WHERE] [--no-wait]
   slotrun version
+
+  WHERE is --name NAME, --pidfile PATH or --control PATH (default: name slotrun).
 
 Flags of run:
 `)

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/slotrun/slotrun/supervisor"
 )
@@ -99,6 +100,15 @@ func table(s *Settings) []setting {
 			kind: duration(&s.ReadyTimeout, nil)},
 		{flag: "watchdog", key: "ready.watchdog", def: "0s", help: "with notify: abort a worker that sends no WATCHDOG=1 for `DURATION`; 0s: off",
 			kind: duration(&s.Watchdog, nil)},
+		{flag: "control", key: "control", help: "serve the control socket at `PATH`; none turns it off",
+			about: "default: the PID file's path with .sock for .pid", derive: func(s *Settings) { s.Control = ControlPath(s.PIDFile) },
+			kind: text(&s.Control, parseControl)},
+		{flag: "http", key: "http", help: "serve /metrics, /livez and /readyz on `ADDR`, as :9090 or 127.0.0.1:0; off by default",
+			kind: text(&s.HTTP, parseHTTPAddr)},
+		{flag: "min-ready", key: "min_ready", def: "1", help: "/readyz and status --check want `K` workers ready",
+			kind: whole(&s.MinReady, checkLimit)},
+		{flag: "shutdown-delay", key: "shutdown_delay", def: "0s", help: "on a stop, fail /readyz at once and stop the workers `DURATION` later",
+			kind: duration(&s.ShutdownDelay, nil)},
 		{flag: "help", short: "h", help: "show this help",
 			kind: flagOnly(flagSwitch)},
 		// Not a flag: the command line's command is what follows the flags,
@@ -151,3 +161,9 @@ func spellKey(key, value string) string {
 }
 
 func defaultPIDFile(name string) string { return filepath.Join(".pid", name+".pid") }
+
+// ControlPath is the default control socket of the supervisor whose PID
+// file is pidPath: the same path with .sock for .pid.
+func ControlPath(pidPath string) string {
+	return strings.TrimSuffix(pidPath, ".pid") + ".sock"
+}

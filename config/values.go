@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/slotrun/slotrun/control"
 	"github.com/slotrun/slotrun/internal/signame"
 	"github.com/slotrun/slotrun/supervisor"
 )
@@ -174,6 +176,34 @@ func checkName(s string) (string, error) {
 		return "", fmt.Errorf("%q contains a control character (%s)", s, advice)
 	case s == "" || strings.Contains(s, "/") || s == "." || s == "..":
 		return "", fmt.Errorf("%q cannot name files (%s)", s, advice)
+	}
+	return s, nil
+}
+
+// parseControl accepts a control socket path the kernel can bind, or
+// none, which turns the socket off ("").
+func parseControl(s string) (string, error) {
+	if s == "none" {
+		return "", nil
+	}
+	if err := control.CheckPath(s); err != nil {
+		return "", errors.New(strings.TrimPrefix(err.Error(), "the control socket path "))
+	}
+	return s, nil
+}
+
+// parseHTTPAddr accepts HOST:PORT, HOST optional, PORT a number (0 picks
+// a free port).
+func parseHTTPAddr(s string) (string, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", fmt.Errorf("%q is not an address (write :9090, 127.0.0.1:9090 or [::1]:9090)", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return "", fmt.Errorf("%q: the port must be a number from 0 to 65535", s)
+	}
+	if strings.ContainsAny(host, "/ ") {
+		return "", fmt.Errorf("%q: %q is not a host name or address", s, host)
 	}
 	return s, nil
 }

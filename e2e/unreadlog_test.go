@@ -10,7 +10,7 @@ import (
 // milliseconds: log lines in a stream, and a ready line on stdout for every
 // start. The long instance name, in every log line, makes the lines long.
 func crashLoop(extra ...string) []string {
-	return append(append([]string{"--name", longName, "-n", "4", "--backoff-min", "1ms", "--backoff-max", "2ms", "--stop-timeout", "2s"}, extra...),
+	return append(append([]string{"--name", longName, "--control", "none", "-n", "4", "--backoff-min", "1ms", "--backoff-max", "2ms", "--stop-timeout", "2s"}, extra...),
 		"--", workerBin, "-exit", "3")
 }
 

@@ -37,6 +37,7 @@ func (s *supervisor) loop() int {
 	s.startManagerWatchdog()
 	for !s.finished() {
 		s.reportToManager()
+		s.answerWaiters()
 		// Signals first, then timers, then reaping: in a crash storm a
 		// SIGCHLD is nearly always pending, and a TERM must not wait
 		// behind rounds of reaping and restarting.
@@ -75,6 +76,12 @@ func (s *supervisor) handle(ev event) {
 		s.onNotify(ev)
 	case managerTick:
 		s.onManagerTick(ev)
+	case controlRequest:
+		ev.run()
+	case shutdownDue:
+		if !s.stopping {
+			s.beginStop(0)
+		}
 	}
 }
 

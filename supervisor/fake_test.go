@@ -309,6 +309,7 @@ func (h *harness) settle() {
 		if i > 100000 {
 			h.t.Fatal("the supervisor never settled")
 		}
+		h.s.answerWaiters() // as the loop does before each step
 		if h.s.handleSignals() {
 			continue
 		}

@@ -59,6 +59,7 @@ func (s *supervisor) reap() {
 			delete(s.byPID, pid)
 			s.srv.groups.remove(pid)
 			sl.lastExit = change.exit
+			sl.exited = true
 			ended = append(ended, sl)
 		}
 	}
@@ -212,11 +213,13 @@ func (s *supervisor) scheduleRestart(sl *slot) {
 		sl.failures = 0
 	}
 	sl.log.Info("restart scheduled", "delay", delay.String(), "failures", sl.failures)
+	sl.restartCount++
 	if !quick {
 		s.spawn(sl)
 		return
 	}
 	s.move(sl, stateBackoff)
+	sl.nextStart = now.Add(delay)
 	s.arm(sl, &sl.timer, delay, timerRestart)
 }
 

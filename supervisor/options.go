@@ -67,6 +67,18 @@ type Options struct {
 	Stderr io.Writer // os.Stderr when nil
 
 	Logger hclog.Logger // hclog.NewNullLogger() when nil
+
+	// Control is the control socket's path; "" serves none.
+	Control string
+	// HTTP is the address of the metrics and health server; "" serves none.
+	HTTP string
+	// MinReady is how many ready workers /readyz and `status --check` want.
+	MinReady int
+	// ShutdownDelay is how long a requested stop waits, with /readyz
+	// already failing, before the stop signal goes to the workers.
+	ShutdownDelay time.Duration
+	// Version is what status and slotrun_build_info report.
+	Version string
 }
 
 // Policy says which worker exits lead to a restart.

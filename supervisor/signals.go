@@ -61,11 +61,12 @@ func (s *supervisor) onSignal(sig syscall.Signal, count int) {
 			s.sys.kill(s.self, syscall.SIGSTOP)
 		}
 	case ActStop:
-		if !s.stopping {
-			s.beginStop(0)
+		if !s.stopping && !s.shuttingDown {
+			s.requestStop()
 			count--
 		}
 		if count > 0 {
+			s.beginStop(0) // a stop still in its shutdown delay begins now
 			s.killAll()
 		}
 	case ActRestart:
@@ -91,10 +92,11 @@ func (s *supervisor) forward(sig syscall.Signal) {
 	}
 }
 
-// scaleUp starts a worker in the lowest slot this supervisor does not use.
-func (s *supervisor) scaleUp() {
+// scaleUp starts a worker in the lowest slot this supervisor does not use,
+// and returns that slot; nil if there was none.
+func (s *supervisor) scaleUp() *slot {
 	if s.stopping {
-		return
+		return nil
 	}
 	for _, sl := range s.slots {
 		if sl.state != stateIdle {
@@ -106,20 +108,22 @@ func (s *supervisor) scaleUp() {
 		sl.holder = s.self
 		sl.log.Info("scaling up")
 		s.spawn(sl)
-		return
+		return sl
 	}
 	s.log.Warn("scale-up: no free slot among the id space; start with --slots larger than --workers to leave room",
 		"slots", len(s.slots), "workers", s.countActive())
+	return nil
 }
 
-// scaleDown stops the worker in the highest slot in use and releases it.
-func (s *supervisor) scaleDown() {
+// scaleDown stops the worker in the highest slot in use and releases it,
+// and returns that slot; nil if none may go.
+func (s *supervisor) scaleDown() *slot {
 	if s.stopping {
-		return
+		return nil
 	}
 	if s.countActive() <= 1 {
 		s.log.Warn("scale-down: one worker is the minimum")
-		return
+		return nil
 	}
 	var last *slot
 	for _, sl := range s.slots {
@@ -129,6 +133,7 @@ func (s *supervisor) scaleDown() {
 	}
 	last.log.Info("scaling down", "pid", last.pid)
 	s.stopSlot(last, thenRemove)
+	return last
 }
 
 func (s *supervisor) countActive() int {

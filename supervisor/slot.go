@@ -100,6 +100,13 @@ type slot struct {
 	failures int         // consecutive quick failures, for the backoff
 	restarts []time.Time // restarts within the window, for max-restarts
 
+	// For status and metrics (docs/control.md): restarts by the policy
+	// since slotrun started, never reset; whether lastExit holds an exit;
+	// when a slot in backoff starts again.
+	restartCount int
+	exited       bool
+	nextStart    time.Time
+
 	timer     slotTimer     // ready watch, backoff, or kill deadline
 	poll      slotTimer     // looks at a draining group
 	pollEvery time.Duration // the poll's current interval

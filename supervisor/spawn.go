@@ -64,6 +64,7 @@ func (s *supervisor) startFailed(sl *slot, err error) {
 	f := classifyStartError(s.opts.Path, err)
 	sl.log.Error("cannot start the worker", "error", f.why)
 	sl.lastExit = f.status
+	sl.exited = true
 	sl.pid = 0
 	if s.rolling != nil && s.rolling.current == sl {
 		s.rollHalt(sl, "the new worker could not start")
@@ -82,6 +83,7 @@ func (s *supervisor) holdForStart(sl *slot) bool {
 		delay := Backoff(sl.failures, s.opts.BackoffMin, s.opts.BackoffMax)
 		sl.log.Warn("slot is held by another process; waiting for it", "error", err, "delay", delay.String())
 		s.move(sl, stateBackoff)
+		sl.nextStart = s.sys.now().Add(delay)
 		s.arm(sl, &sl.timer, delay, timerRestart)
 		return false
 	}

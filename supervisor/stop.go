@@ -95,9 +95,10 @@ func (s *supervisor) beginStop(code int) {
 	if s.stopping {
 		return
 	}
+	s.desiredAtStop = s.countActive()
 	s.stopping = true
 	s.exitCode = code
-	s.rolling = nil
+	s.rollAbandon()
 	s.log.Info("stopping", "signal", signame.Name(s.opts.StopSignal), "timeout", s.opts.StopTimeout.String(), "workers", len(s.byPID))
 	for _, sl := range s.slots {
 		s.stopSlot(sl, thenRemove)

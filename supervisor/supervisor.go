@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/oklog/run"
@@ -57,10 +58,17 @@ type supervisor struct {
 	exitCode  int          // what slotrun exits with once stopped
 	firstFail *exitStatus  // first failing exit of a slot ended by policy
 	rolling   *rollingPlan // a rolling restart in progress
-	strays    *strays      // processes left behind, being stopped at exit
-	badMoves  int          // moves outside the state machine: bugs (see move)
-	srv       serving      // sockets and readiness (serving.go)
-	mgr       manager      // slotrun's own service manager (manager.go)
+	rolls     rollingRecord
+	strays    *strays // processes left behind, being stopped at exit
+	badMoves  int     // moves outside the state machine: bugs (see move)
+	srv       serving // sockets and readiness (serving.go)
+	mgr       manager // slotrun's own service manager (manager.go)
+
+	started       time.Time // when Run began, for status
+	shuttingDown  bool      // a stop was asked for and waits out --shutdown-delay
+	desiredAtStop int       // workers kept when the stop began, for status
+	waiters       []waiter  // control requests waiting for an outcome
+	servers       []closer  // the control socket and HTTP servers
 }
 
 func newSupervisor(opts Options, sys system) *supervisor {
@@ -130,6 +138,7 @@ func Run(opts Options) (int, error) {
 			}
 			return startErr
 		}
+		settleMemory()
 		code = s.loop()
 		return errLoopDone
 	}, func(error) { s.quit() })
@@ -161,6 +170,7 @@ func (s *supervisor) start() (err error) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		s.log.Warn("cannot become a child subreaper; orphans of workers go to init", "error", err)
 	}
+	s.started = s.sys.now()
 	if s.pidfile, err = pidfile.Create(s.opts.PIDFile); err != nil {
 		return err
 	}
@@ -176,6 +186,17 @@ func (s *supervisor) start() (err error) {
 	defer func() {
 		if err != nil {
 			s.closeServing()
+		}
+	}()
+	// The servers come up with the PID file's lock held, which proves a
+	// control socket left at the path is stale, and before any worker:
+	// an address in use stops slotrun before it starts anything.
+	if err := s.serve(); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			s.closeServers()
 		}
 	}()
 	// The file may have more slots than --slots (another supervisor shares
@@ -298,6 +319,8 @@ func (s *supervisor) finish() int {
 	}
 	s.releaseAll()
 	s.table.Close()
+	s.dropWaiters()
+	s.closeServers()
 	if s.out != nil {
 		s.out.drain(s.opts.StopTimeout, s.log)
 	}

@@ -1,0 +1,384 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"github.com/slotrun/slotrun/config"
+	"github.com/slotrun/slotrun/control"
+	"github.com/slotrun/slotrun/internal/signame"
+	"github.com/slotrun/slotrun/pidfile"
+)
+
+// The client subcommands that talk to a running supervisor's control
+// socket: status, scale, restart, stop, and signal --slot
+// (docs/control.md). Each exits 0 when done, 1 when the supervisor is not
+// running or the request failed, 2 for bad usage.
+
+// where names the supervisor a client subcommand talks to, the way `run`
+// named it.
+type where struct {
+	name, pidfile, control string
+	fs                     *pflag.FlagSet
+}
+
+// addWhere adds --name, --pidfile and --control to fs.
+func addWhere(fs *pflag.FlagSet) *where {
+	w := &where{fs: fs}
+	fs.StringVar(&w.name, "name", "slotrun", "the instance called `NAME`")
+	fs.StringVar(&w.pidfile, "pidfile", "", "the supervisor whose PID file is `PATH` (default .pid/NAME.pid)")
+	fs.StringVar(&w.control, "control", "", "the control socket at `PATH` (default: the PID file's path with .sock for .pid)")
+	return w
+}
+
+// clientError is a failure with its exit code.
+type clientError struct {
+	code int
+	err  error
+}
+
+// connect returns a client of the supervisor's control socket and the path
+// of its PID file.
+func (w where) connect(cmd string) (*control.Client, string, *clientError) {
+	pidPath, err := config.PIDFile(w.name, w.pidfile, w.fs.Changed("pidfile"))
+	if err != nil {
+		return nil, "", &clientError{exitUsage, fmt.Errorf("%s: %w", cmd, err)}
+	}
+	path := config.ControlPath(pidPath)
+	if w.fs.Changed("control") {
+		path = w.control
+	}
+	if path == "none" {
+		return nil, "", &clientError{exitFailure, fmt.Errorf("%s needs the control socket, and --control none names none", cmd)}
+	}
+	if err := control.CheckPath(path); err != nil {
+		return nil, "", &clientError{exitUsage, fmt.Errorf("%s: --control: %w", cmd, err)}
+	}
+	return control.NewClient(path), pidPath, nil
+}
+
+// remoteFailure turns a client's error into an exit code and one line: 2
+// for a request the supervisor found wrong (a value out of range), 1 for
+// the rest.
+func remoteFailure(cmd, pidPath string, err error) *clientError {
+	var e *control.Error
+	switch {
+	case errors.Is(err, control.ErrNotRunning):
+		if pid, rerr := pidfile.Read(pidPath); rerr == nil {
+			return &clientError{exitFailure, fmt.Errorf("%s: the supervisor (pid %d) does not answer on its control socket: %w; was it started with --control none, or another --control?", cmd, pid, err)}
+		}
+		return &clientError{exitFailure, err}
+	case errors.As(err, &e) && e.Status == control.StatusBadRequest:
+		return &clientError{exitUsage, errors.New(e.Msg)}
+	case errors.As(err, &e):
+		return &clientError{exitFailure, errors.New(e.Msg)}
+	}
+	return &clientError{exitFailure, fmt.Errorf("%s: %w", cmd, err)}
+}
+
+func (c *cli) failWith(e *clientError) int { return c.fail(e.code, e.err) }
+
+// parseClient parses the flags of a client subcommand; done is true when
+// it has already answered (help, or a usage error) with code.
+func (c *cli) parseClient(fs *pflag.FlagSet, usage string, args []string) (code int, done bool) {
+	fs.SetOutput(io.Discard)
+	help := fs.BoolP("help", "h", false, "show this help")
+	if err := fs.Parse(args); err != nil {
+		return c.fail(exitUsage, fmt.Errorf("%s: %w (usage: %s)", strings.TrimPrefix(fs.Name(), "slotrun "), err, usage)), true
+	}
+	if *help {
+		fmt.Fprintf(c.stdout, "Usage: %s\n\n%s", usage, fs.FlagUsages())
+		return exitOK, true
+	}
+	return 0, false
+}
+
+// interruptible is a context that Ctrl-C or TERM cancels, for the waits
+// of scale, restart and stop.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func (c *cli) status(args []string) int {
+	const usage = "slotrun status [--name NAME | --pidfile PATH | --control PATH] [--json | --check]"
+	fs := pflag.NewFlagSet("slotrun status", pflag.ContinueOnError)
+	w := addWhere(fs)
+	asJSON := fs.Bool("json", false, "print the status object as JSON")
+	check := fs.Bool("check", false, "print one line; exit 0 if enough workers are ready and no stop is under way, else 1 (a HEALTHCHECK)")
+	if code, done := c.parseClient(fs, usage, args); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return c.fail(exitUsage, fmt.Errorf("status: unexpected argument %q (usage: %s)", fs.Arg(0), usage))
+	}
+	if *asJSON && *check {
+		return c.fail(exitUsage, errors.New("status: --json and --check do not go together"))
+	}
+	client, pidPath, cerr := w.connect("status")
+	if cerr != nil {
+		return c.failWith(cerr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	defer cancel()
+	st, err := client.Status(ctx)
+	if err != nil {
+		if *check {
+			fmt.Fprintln(c.stdout, "unhealthy: not running")
+		}
+		return c.failWith(remoteFailure("status", pidPath, err))
+	}
+	switch {
+	case *asJSON:
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(st)
+	case *check:
+		return c.checkLine(st)
+	default:
+		writeStatus(c.stdout, st, terminalWidth(c.stdout))
+	}
+	return exitOK
+}
+
+// clientTimeout bounds a request that needs no waiting (status, signal).
+const clientTimeout = 10 * time.Second
+
+// checkLine is `status --check`: one line, and 0 when healthy.
+func (c *cli) checkLine(st *control.Status) int {
+	line := fmt.Sprintf("%d/%d ready", st.Ready, st.Desired)
+	switch {
+	case st.Stopping:
+		fmt.Fprintf(c.stdout, "unhealthy: stopping; %s\n", line)
+	case st.Ready < st.MinReady:
+		fmt.Fprintf(c.stdout, "unhealthy: %s, fewer than --min-ready %d\n", line, st.MinReady)
+	default:
+		fmt.Fprintf(c.stdout, "healthy: %s\n", line)
+		return exitOK
+	}
+	return exitFailure
+}
+
+var scaleArg = regexp.MustCompile(`^[+-]?[0-9]+$`)
+
+func (c *cli) scale(args []string) int {
+	const usage = "slotrun scale [--name NAME | --pidfile PATH | --control PATH] [--no-wait] N | +K | -K"
+	// -2 would read as a flag: take the count out first.
+	var count string
+	rest := make([]string, 0, len(args))
+	for _, a := range args {
+		if count == "" && scaleArg.MatchString(a) {
+			count = a
+			continue
+		}
+		rest = append(rest, a)
+	}
+	fs := pflag.NewFlagSet("slotrun scale", pflag.ContinueOnError)
+	w := addWhere(fs)
+	noWait := fs.Bool("no-wait", false, "return once the change has begun")
+	if code, done := c.parseClient(fs, usage, rest); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return c.fail(exitUsage, fmt.Errorf("scale: %q is not a number of workers (write N, +K or -K)", fs.Arg(0)))
+	}
+	if count == "" {
+		return c.fail(exitUsage, fmt.Errorf("scale: how many workers? (usage: %s)", usage))
+	}
+	n, err := strconv.Atoi(count)
+	if err != nil {
+		return c.fail(exitUsage, fmt.Errorf("scale: %q is too large", count))
+	}
+	req := control.ScaleRequest{NoWait: *noWait}
+	switch {
+	case count[0] == '+' || count[0] == '-':
+		req.Change = &n
+	case n < 1:
+		return c.fail(exitUsage, fmt.Errorf("scale: %d workers: one is the minimum (slotrun stop stops them all)", n))
+	default:
+		req.Workers = &n
+	}
+	client, pidPath, cerr := w.connect("scale")
+	if cerr != nil {
+		return c.failWith(cerr)
+	}
+	ctx, cancel := interruptible()
+	defer cancel()
+	if err := client.Do(ctx, "POST", "/v1/scale", req, nil); err != nil {
+		return c.failWith(remoteFailure("scale", pidPath, err))
+	}
+	return exitOK
+}
+
+func (c *cli) restart(args []string) int {
+	const usage = "slotrun restart [--name NAME | --pidfile PATH | --control PATH] [--slot K] [--no-wait]"
+	fs := pflag.NewFlagSet("slotrun restart", pflag.ContinueOnError)
+	w := addWhere(fs)
+	slot := fs.Int("slot", 0, "restart slot `K` only")
+	noWait := fs.Bool("no-wait", false, "return once the rolling restart has begun")
+	if code, done := c.parseClient(fs, usage, args); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return c.fail(exitUsage, fmt.Errorf("restart: unexpected argument %q (usage: %s)", fs.Arg(0), usage))
+	}
+	req := control.RestartRequest{NoWait: *noWait}
+	if fs.Changed("slot") {
+		if *slot < 0 {
+			return c.fail(exitUsage, fmt.Errorf("restart: --slot %d: slots count from 0", *slot))
+		}
+		req.Slot = slot
+	}
+	client, pidPath, cerr := w.connect("restart")
+	if cerr != nil {
+		return c.failWith(cerr)
+	}
+	ctx, cancel := interruptible()
+	defer cancel()
+	if err := client.Do(ctx, "POST", "/v1/restart", req, nil); err != nil {
+		return c.failWith(remoteFailure("restart", pidPath, err))
+	}
+	return exitOK
+}
+
+func (c *cli) stop(args []string) int {
+	const usage = "slotrun stop [--name NAME | --pidfile PATH | --control PATH] [--no-wait]"
+	fs := pflag.NewFlagSet("slotrun stop", pflag.ContinueOnError)
+	w := addWhere(fs)
+	noWait := fs.Bool("no-wait", false, "return once the stop has begun")
+	if code, done := c.parseClient(fs, usage, args); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return c.fail(exitUsage, fmt.Errorf("stop: unexpected argument %q (usage: %s)", fs.Arg(0), usage))
+	}
+	client, pidPath, cerr := w.connect("stop")
+	if cerr != nil {
+		return c.failWith(cerr)
+	}
+	ctx, cancel := interruptible()
+	defer cancel()
+	// The supervisor's pid, to wait for its exit: a pidfd taken while it
+	// still answers names that process, and no later holder of its pid.
+	st, err := client.Status(ctx)
+	if err != nil {
+		return c.failWith(remoteFailure("stop", pidPath, err))
+	}
+	exited, err := watchExit(st.PID)
+	if err != nil {
+		return c.fail(exitFailure, fmt.Errorf("stop: %w", err))
+	}
+	defer exited.Close()
+	if err := client.Do(ctx, "POST", "/v1/stop", nil, nil); err != nil {
+		return c.failWith(remoteFailure("stop", pidPath, err))
+	}
+	if *noWait {
+		return exitOK
+	}
+	if err := exited.Wait(ctx); err != nil {
+		return c.fail(exitFailure, fmt.Errorf("stop: the stop goes on, but this command stopped waiting for it: %w", err))
+	}
+	return exitOK
+}
+
+// signalSlot is `slotrun signal --slot K SIG`, through the control socket.
+func (c *cli) signalSlot(w where, args []string, slot int, slotGiven bool) int {
+	if len(args) != 1 {
+		return c.fail(exitUsage, errors.New("signal: name one signal, as in `slotrun signal --slot 2 HUP`"))
+	}
+	sig, err := signame.Parse(args[0])
+	if err != nil {
+		return c.fail(exitUsage, fmt.Errorf("signal: %w", err))
+	}
+	if slotGiven && slot < 0 {
+		return c.fail(exitUsage, fmt.Errorf("signal: --slot %d: slots count from 0", slot))
+	}
+	client, pidPath, cerr := w.connect("signal")
+	if cerr != nil {
+		return c.failWith(cerr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	defer cancel()
+	if !slotGiven {
+		// The supervisor named by its socket gets the signal and acts on
+		// it, as through the PID file: TERM stops, TTIN scales up, HUP is
+		// forwarded. Its pid comes from the live socket, so it is its own.
+		st, err := client.Status(ctx)
+		if err != nil {
+			return c.failWith(remoteFailure("signal", pidPath, err))
+		}
+		if err := unix.Kill(st.PID, sig); err != nil {
+			return c.fail(exitFailure, fmt.Errorf("signal: the supervisor (pid %d): %w", st.PID, err))
+		}
+		return exitOK
+	}
+	req := control.SignalRequest{Signal: signame.Name(sig), Slot: &slot}
+	if err := client.Do(ctx, "POST", "/v1/signal", req, nil); err != nil {
+		return c.failWith(remoteFailure("signal", pidPath, err))
+	}
+	return exitOK
+}
+
+// exitWatch tells when a process has exited.
+type exitWatch struct {
+	pid, pidfd int
+}
+
+// watchExit starts watching pid, with a pidfd where the kernel has them
+// (5.3 and later), so the wait is one poll and no loop.
+func watchExit(pid int) (*exitWatch, error) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return &exitWatch{pid: pid, pidfd: -1}, nil // gone already
+	}
+	if err != nil {
+		return &exitWatch{pid: pid, pidfd: -1}, nil
+	}
+	return &exitWatch{pid: pid, pidfd: fd}, nil
+}
+
+func (e *exitWatch) Close() {
+	if e.pidfd >= 0 {
+		unix.Close(e.pidfd)
+	}
+}
+
+// Wait returns once the process has exited, or ctx is done.
+func (e *exitWatch) Wait(ctx context.Context) error {
+	for {
+		if e.pidfd < 0 {
+			if errors.Is(unix.Kill(e.pid, 0), unix.ESRCH) {
+				return nil
+			}
+		} else {
+			fds := []unix.PollFd{{Fd: int32(e.pidfd), Events: unix.POLLIN}}
+			n, err := unix.Poll(fds, 100)
+			if err == nil && n > 0 {
+				return nil
+			}
+			if err != nil && !errors.Is(err, unix.EINTR) {
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		if e.pidfd < 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}

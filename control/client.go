@@ -1,0 +1,102 @@
+package control
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+	"time"
+)
+
+// ErrNotRunning is returned by a Client when nothing listens on the
+// control socket.
+var ErrNotRunning = errors.New("not running")
+
+// maxAnswer bounds an answer the client reads (a status of many slots).
+const maxAnswer = 64 << 20
+
+// Client talks to a supervisor's control socket: one connection per
+// request.
+type Client struct {
+	path string
+}
+
+// NewClient returns a client of the control socket at path.
+func NewClient(path string) *Client { return &Client{path: path} }
+
+// Status asks for the status object.
+func (c *Client) Status(ctx context.Context) (*Status, error) {
+	var st Status
+	if err := c.Do(ctx, "GET", "/v1/status", nil, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// Do sends a request with body (nil for none) as JSON and decodes the
+// answer into out (nil to drop it). An answer other than 200 is an *Error
+// with the server's one line. ctx bounds the whole exchange.
+func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
+	var payload []byte
+	if body != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return err
+		}
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", c.path)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+			return fmt.Errorf("%w (nothing answers on %s)", ErrNotRunning, c.path)
+		}
+		return fmt.Errorf("control socket %s: %w", c.path, err)
+	}
+	defer conn.Close()
+	// The exchange ends when ctx does: a cancelled wait (Ctrl-C) or a
+	// deadline unblocks the read.
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	var req bytes.Buffer
+	fmt.Fprintf(&req, "%s %s HTTP/1.1\r\nHost: slotrun\r\nConnection: close\r\n", method, path)
+	if body != nil {
+		fmt.Fprintf(&req, "Content-Type: application/json\r\nContent-Length: %d\r\n", len(payload))
+	}
+	req.WriteString("\r\n")
+	req.Write(payload)
+	if _, err := conn.Write(req.Bytes()); err != nil {
+		return c.exchangeError(ctx, err)
+	}
+	status, data, err := readResponse(bufio.NewReader(conn), maxAnswer)
+	if err != nil {
+		return c.exchangeError(ctx, err)
+	}
+	if status != StatusOK {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(data, &e) != nil || e.Error == "" {
+			e.Error = fmt.Sprintf("the supervisor answered %d %s", status, statusText(status))
+		}
+		return &Error{Status: status, Msg: e.Error}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("control socket %s: the answer is not what slotrun sends: %w", c.path, err)
+	}
+	return nil
+}
+
+func (c *Client) exchangeError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return fmt.Errorf("control socket %s: %w", c.path, err)
+}

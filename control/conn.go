@@ -1,0 +1,234 @@
+package control
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
+)
+
+// Bounds on what one client may cost (docs/control.md, "Bounds"). A client
+// that sends its request slowly, or not at all, holds only its own
+// connection and goroutine, and only for these; the supervisor's loop never
+// sees a request until it has been read whole.
+const (
+	maxBody        = 64 << 10 // a request body; more is 413
+	maxHeader      = 16 << 10 // the request line and headers
+	idleTimeout    = 30 * time.Second
+	writeTimeout   = 10 * time.Second // the answer, once it is known
+	requestTimeout = time.Hour        // the longest wait for an outcome (a rolling restart of many slow workers)
+)
+
+// The most connections each server serves at once. The control socket
+// is its own user's; the HTTP server may face a network.
+const (
+	maxControlConns = 4096
+	maxHTTPConns    = 256
+)
+
+// readers and writers are the buffers of connections, reused.
+var (
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
+)
+
+// readTimeout bounds the reading of a whole request, headers and body. A
+// variable for the tests.
+var readTimeout = 10 * time.Second
+
+// handler answers one request; peer is who sent it, on a unix socket.
+type handler func(ctx context.Context, peer *unix.Ucred, r *request) *response
+
+// connServer accepts connections on a listener and answers the requests
+// on each with a handler, one goroutine per connection. Idle, its only
+// goroutine is blocked in accept: no timer runs.
+type connServer struct {
+	l      net.Listener
+	handle handler
+	// refuse makes the answer to a request that could not be read.
+	refuse func(status int, msg string) *response
+	log    hclog.Logger
+	// maxConns bounds the connections served at once; more are closed as
+	// soon as they are accepted.
+	maxConns int
+
+	ctx    context.Context // cancelled by Close: waiting handlers give up
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+	full   bool // new connections are being refused
+	// returned is when memory was last given back (see untrack).
+	returned time.Time
+	wg       sync.WaitGroup
+}
+
+func startConnServer(l net.Listener, h handler, refuse func(int, string) *response, maxConns int, log hclog.Logger) *connServer {
+	s := &connServer{l: l, handle: h, refuse: refuse, log: log, maxConns: maxConns, conns: map[net.Conn]struct{}{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.wg.Add(1)
+	go s.accept()
+	return s
+}
+
+func (s *connServer) accept() {
+	defer s.wg.Done()
+	var backoff time.Duration
+	for {
+		c, err := s.l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors, say: wait a little and try again,
+			// as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept failed; retrying", "error", err, "in", backoff.String())
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		ok, full := s.track(c)
+		if !ok {
+			c.Close()
+			if full {
+				continue
+			}
+			return
+		}
+		s.wg.Add(1)
+		go s.serve(c)
+	}
+}
+
+// track records a new connection; it refuses it when the server is
+// closed, or full.
+func (s *connServer) track(c net.Conn) (ok, full bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return false, false
+	case len(s.conns) >= s.maxConns:
+		if !s.full { // once per flood, not once per connection
+			s.log.Warn("too many connections; closing new ones until some end", "limit", s.maxConns)
+		}
+		s.full = true
+		return false, true
+	}
+	s.full = false
+	s.conns[c] = struct{}{}
+	return true, false
+}
+
+func (s *connServer) untrack(c net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	// At most once a second: a client that connects over and over must
+	// not make the runtime collect and scavenge each time.
+	now := time.Now()
+	last := len(s.conns) == 0 && !s.closed && now.Sub(s.returned) >= time.Second
+	if last {
+		s.returned = now
+	}
+	s.mu.Unlock()
+	if last {
+		returnMemory()
+	}
+}
+
+// returnMemory runs when the last client of a server has gone (at most
+// once a second): the
+// garbage of its requests is collected and the memory given back to the
+// kernel at once, rather than kept by the runtime for requests to come
+// (docs/control.md, "Memory"). The heap is small, so this costs a fraction
+// of a millisecond, once per burst of requests, never while idle.
+var returnMemory = debug.FreeOSMemory
+
+// serve answers the requests of one connection until it closes, errs, or
+// stays idle too long.
+func (s *connServer) serve(c net.Conn) {
+	defer s.wg.Done()
+	defer s.untrack(c)
+	defer c.Close()
+	peer := peerCred(c)
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(c)
+	defer readers.Put(br)
+	bw := writers.Get().(*bufio.Writer)
+	bw.Reset(c)
+	defer writers.Put(bw)
+	deadline := readTimeout
+	for {
+		c.SetReadDeadline(time.Now().Add(deadline))
+		req, err := readRequest(br, func() error {
+			bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+			return bw.Flush()
+		})
+		if err != nil {
+			var he *httpError
+			if errors.As(err, &he) {
+				resp := s.refuse(he.status, he.msg)
+				resp.close = true
+				c.SetWriteDeadline(time.Now().Add(writeTimeout))
+				writeResponse(bw, resp, false)
+			}
+			return
+		}
+		c.SetReadDeadline(time.Time{})
+		ctx, cancel := context.WithTimeout(s.ctx, requestTimeout)
+		resp := s.handle(ctx, peer, req)
+		cancel()
+		if !req.keepAlive() {
+			resp.close = true
+		}
+		c.SetWriteDeadline(time.Now().Add(writeTimeout))
+		err = writeResponse(bw, resp, req.method == "HEAD")
+		resp.release()
+		if err != nil || resp.close {
+			return
+		}
+		deadline = idleTimeout
+	}
+}
+
+// Close stops accepting, cancels the requests that wait, closes every
+// connection and waits for their goroutines.
+func (s *connServer) Close() {
+	s.mu.Lock()
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.cancel()
+	s.l.Close()
+	s.wg.Wait()
+}
+
+// peerCred is who is at the other end of c, from SO_PEERCRED; nil if it
+// cannot be told (not a unix socket).
+func peerCred(c net.Conn) *unix.Ucred {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return nil
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	var cred *unix.Ucred
+	raw.Control(func(fd uintptr) {
+		cred, _ = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	})
+	return cred
+}

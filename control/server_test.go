@@ -1,0 +1,187 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// fakeBackend answers at once, or waits for release when block is set.
+type fakeBackend struct {
+	block   chan struct{}
+	arrived chan struct{}
+	scaled  []ScaleRequest
+	signals []syscall.Signal
+}
+
+func (f *fakeBackend) wait(ctx context.Context) error {
+	if f.block == nil {
+		return nil
+	}
+	if f.arrived != nil {
+		f.arrived <- struct{}{}
+	}
+	select {
+	case <-f.block:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (f *fakeBackend) Status(ctx context.Context) (*Status, error) {
+	return &Status{Name: "t", Workers: []Worker{}, Listeners: []Listener{}}, f.wait(ctx)
+}
+func (f *fakeBackend) Scale(ctx context.Context, r ScaleRequest) error {
+	f.scaled = append(f.scaled, r)
+	return f.wait(ctx)
+}
+func (f *fakeBackend) Restart(ctx context.Context, r RestartRequest) error {
+	if r.Slot != nil && *r.Slot == 5 {
+		return Errorf(http.StatusConflict, "rolling restart halted at slot 5: why")
+	}
+	return f.wait(ctx)
+}
+func (f *fakeBackend) Signal(ctx context.Context, sig syscall.Signal, slot *int) error {
+	f.signals = append(f.signals, sig)
+	return nil
+}
+func (f *fakeBackend) Stop(ctx context.Context) error { return nil }
+func (f *fakeBackend) Ping(ctx context.Context) error { return f.wait(ctx) }
+
+func serveFake(t *testing.T, b Backend) *Client {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "c.sock")
+	l, err := Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Serve(l, path, b, hclog.NewNullLogger())
+	t.Cleanup(s.Close)
+	return NewClient(path)
+}
+
+func TestClientAndServerAgree(t *testing.T) {
+	fb := &fakeBackend{}
+	c := serveFake(t, fb)
+	ctx := context.Background()
+	st, err := c.Status(ctx)
+	if err != nil || st.Name != "t" {
+		t.Fatalf("Status: %+v, %v", st, err)
+	}
+	n := 3
+	if err := c.Do(ctx, http.MethodPost, "/v1/scale", ScaleRequest{Workers: &n}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(fb.scaled) != 1 || *fb.scaled[0].Workers != 3 {
+		t.Errorf("scale request: %+v", fb.scaled)
+	}
+	if err := c.Do(ctx, http.MethodPost, "/v1/signal", SignalRequest{Signal: "sighup"}, nil); err != nil || fb.signals[0] != syscall.SIGHUP {
+		t.Errorf("signal: %v %v", err, fb.signals)
+	}
+	five := 5
+	err = c.Do(ctx, http.MethodPost, "/v1/restart", RestartRequest{Slot: &five}, nil)
+	var e *Error
+	if !asError(err, &e) || e.Status != 409 || e.Msg != "rolling restart halted at slot 5: why" {
+		t.Errorf("halted restart: %v", err)
+	}
+}
+
+func asError(err error, e **Error) bool {
+	x, ok := err.(*Error)
+	*e = x
+	return ok
+}
+
+// TestALongWaitOutlivesTheReadTimeout: a request whose answer takes
+// longer than the read deadline (a rolling restart) is not cancelled by it.
+func TestALongWaitOutlivesTheReadTimeout(t *testing.T) {
+	old := readTimeout
+	readTimeout = 100 * time.Millisecond
+	defer func() { readTimeout = old }()
+	fb := &fakeBackend{block: make(chan struct{}), arrived: make(chan struct{}, 1)}
+	c := serveFake(t, fb)
+	go func() {
+		<-fb.arrived
+		time.Sleep(3 * readTimeout) // the condition under test: time passing
+		close(fb.block)
+	}()
+	n := 2
+	if err := c.Do(context.Background(), http.MethodPost, "/v1/scale", ScaleRequest{Workers: &n}, nil); err != nil {
+		t.Errorf("a request answered after the read timeout: %v", err)
+	}
+}
+
+func TestBodyBounds(t *testing.T) {
+	c := serveFake(t, &fakeBackend{})
+	big := map[string]string{"pad": strings.Repeat("x", maxBody)}
+	err := c.Do(context.Background(), http.MethodPost, "/v1/stop", big, nil)
+	var e *Error
+	if !asError(err, &e) || e.Status != http.StatusRequestEntityTooLarge {
+		t.Errorf("a body over %d bytes: %v; want 413", maxBody, err)
+	}
+	var out map[string]any
+	err = c.Do(context.Background(), http.MethodPost, "/v1/stop", json.RawMessage(`[1,2]`), &out)
+	if !asError(err, &e) || e.Status != http.StatusBadRequest {
+		t.Errorf("a body of the wrong shape: %v; want 400", err)
+	}
+}
+
+// TestConnectionsBeyondTheLimitAreClosed: a flood of idle connections to
+// the HTTP server costs at most maxHTTPConns goroutines; the rest are
+// closed at once, and the server answers again once they are gone.
+func TestConnectionsBeyondTheLimitAreClosed(t *testing.T) {
+	s, err := ServeHTTP("127.0.0.1:0", &fakeBackend{}, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range maxHTTPConns {
+		c, err := net.Dial("tcp", s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	extra, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	extra.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := extra.Read(make([]byte, 1)); err == nil || n > 0 {
+		t.Errorf("connection %d was served: read %d, %v; want it closed", maxHTTPConns+1, n, err)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	conns = nil
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := http.Get("http://" + s.Addr() + "/livez")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server does not answer after the flood: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -71,6 +72,12 @@ func (t *Table) claim(fd int, me uint64) (slot int, how claimKind, prev uint64, 
 func (t *Table) claimAssigned(fd, k int, me uint64) (slot int, how claimKind, prev uint64, err error) {
 	w := t.slots[k].Load()
 	parent := os.Getppid()
+	if w != 0 && w != me && pidOf(w) != parent && parentOf(parent) == pidOf(w) && alive(w) {
+		// A wrapper's program that asks at once: its supervisor, our
+		// parent's parent, has not handed the slot to our parent yet,
+		// which it does just after the fork. Wait for that, briefly.
+		w = t.awaitChange(k, w, handoverWait)
+	}
 	if w != me && (w == 0 || pidOf(w) != parent || !alive(w)) {
 		return -1, 0, 0, nil
 	}
@@ -91,6 +98,39 @@ func (t *Table) claimAssigned(fd, k int, me uint64) (slot int, how claimKind, pr
 		return k, claimAssigned, 0, nil // handed over meanwhile
 	}
 	return -1, 0, 0, t.unlockWord(fd, k)
+}
+
+// handoverWait bounds the wait for a supervisor's handover of a slot: it
+// follows the fork at once, and only a stalled supervisor takes longer.
+const handoverWait = 2 * time.Second
+
+// awaitChange waits until slot k's word is no longer w, for at most d, and
+// returns the word then.
+func (t *Table) awaitChange(k int, w uint64, d time.Duration) uint64 {
+	deadline := time.Now().Add(d)
+	for t.slots[k].Load() == w && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	return t.slots[k].Load()
+}
+
+// parentOf returns the parent of process pid, or 0 if it cannot be read.
+func parentOf(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields count from after the command name's last ')': state, ppid.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(string(f[1]))
+	return ppid
 }
 
 // envSlot returns the slot a supervisor assigned this process

@@ -72,7 +72,10 @@ type heldID struct {
 //     that takes no id) is a wrapper: the slot moves to this process, by a
 //     compare-and-swap from the parent's word to its own, so the table names
 //     the process that uses the id; ReleaseProcessID gives it back to the
-//     parent. So the first child of a worker that asks gets the worker's id,
+//     parent. A wrapper's program that asks before its supervisor handed
+//     the slot to the wrapper (the slot still in its grandparent's name)
+//     waits for that handover, up to 2 s. So the first child of a worker
+//     that asks gets the worker's id,
 //     and every later one gets a free slot of its own, as does every child of
 //     a worker that took its id through GetProcessID.
 //  3. A slot this process holds through the Table API, as its id.

@@ -1,10 +1,9 @@
 package notify
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"time"
@@ -24,9 +23,10 @@ type Socket struct {
 
 // Listen opens a notify socket at a fresh abstract address.
 func Listen() (*Socket, error) {
-	var nonce [8]byte
-	rand.Read(nonce[:])
-	addr := fmt.Sprintf("@slotrun/%d/%s/notify", os.Getpid(), hex.EncodeToString(nonce[:]))
+	// The name is unguessable, so no other process can take it first.
+	// math/rand/v2's generator is seeded from the kernel's entropy, and
+	// crypto/rand would cost every slotrun the crypto packages' memory.
+	addr := fmt.Sprintf("@slotrun/%d/%016x/notify", os.Getpid(), rand.Uint64())
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: addr, Net: "unixgram"})
 	if err != nil {
 		return nil, fmt.Errorf("notify socket: %w", err)

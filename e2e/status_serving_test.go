@@ -13,6 +13,8 @@ func TestStatusShowsIDsListenersAndWorkerStatus(t *testing.T) {
 	p := start(t, "-n", "2", "--slots", "2", "--ordinal", "1", "--replicas", "2",
 		"--listen", "http=tcp://127.0.0.1:0", "--ready", "notify", "--",
 		sdworkerBin, "-status", "all-good")
+	p.waitStderr(`worker ready: id=2 slot=0 `)
+	p.waitStderr(`worker ready: id=3 slot=1 `)
 	var st statusObject
 	eventually(t, waitFor, "both workers ready with their STATUS=", func() bool {
 		st = statusOf(t, p.dir)

@@ -1,34 +1,14 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/slotrun/slotrun/internal/testfs"
 )
-
-// mountTmpfs mounts a tmpfs of the given size (in bytes) on a new
-// directory, unmounted when the test ends. It needs root: the test is
-// skipped otherwise, and fails if root cannot mount one under CI.
-func mountTmpfs(t *testing.T, size int) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
-	}
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d,mode=0755", size)); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("mount a tmpfs on %s: %v", dir, err)
-		}
-		t.Skipf("cannot mount a tmpfs on %s: %v", dir, err)
-	}
-	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
-	return dir
-}
 
 // oneLine fails the test unless stderr is one line and no Go crash.
 func oneLine(t *testing.T, stderr string) {
@@ -44,7 +24,7 @@ func oneLine(t *testing.T, stderr string) {
 // with one line, and leave no PID file: no SIGBUS, no Go stack trace.
 func TestSlotTableOnAFullFileSystem(t *testing.T) {
 	t.Parallel()
-	tmp := mountTmpfs(t, 4096)
+	tmp := testfs.MountTmpfs(t, 4096)
 	run := t.TempDir()
 	code, stdout, stderr := runOnce(t, run, "-n", "1", "--slots", "600", "--slots-file", filepath.Join(tmp, "ids.slots"), "--", workerBin)
 	if code != 1 {
@@ -67,7 +47,7 @@ func TestSlotTableOnAFullFileSystem(t *testing.T) {
 // start once there is room.
 func TestStartAfterTheFileSystemWasFull(t *testing.T) {
 	t.Parallel()
-	tmp := mountTmpfs(t, 4096)
+	tmp := testfs.MountTmpfs(t, 4096)
 	ballast := filepath.Join(tmp, "ballast")
 	if err := os.WriteFile(ballast, make([]byte, 4096), 0o644); err != nil {
 		t.Fatal(err)

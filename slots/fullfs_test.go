@@ -9,28 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slotrun/slotrun/internal/testfs"
+
 	"github.com/slotrun/slotrun/slots"
 	"golang.org/x/sys/unix"
 )
-
-// mountTmpfs mounts a tmpfs of size bytes on a new directory, unmounted
-// when the test ends. It needs root: the test is skipped otherwise, and
-// fails if root cannot mount one under CI.
-func mountTmpfs(t *testing.T, size int) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
-	}
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d,mode=0755", size)); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("mount a tmpfs on %s: %v", dir, err)
-		}
-		t.Skipf("cannot mount a tmpfs on %s: %v", dir, err)
-	}
-	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
-	return dir
-}
 
 // A 4 KiB file system holds the header and 504 slots.
 const tmpfsSize, fitting = 4096, (4096 - 64) / 8
@@ -39,7 +22,7 @@ const tmpfsSize, fitting = 4096, (4096 - 64) / 8
 // refused with ENOSPC, not mapped: touching a slot of it would fault. The
 // failed creation leaves nothing that refuses a smaller table.
 func TestOpenOnAFullFileSystemFails(t *testing.T) {
-	path := filepath.Join(mountTmpfs(t, tmpfsSize), "t.slots")
+	path := filepath.Join(testfs.MountTmpfs(t, tmpfsSize), "t.slots")
 	tbl, err := slots.Open(path, fitting+1)
 	if err == nil {
 		tbl.Close()
@@ -66,7 +49,7 @@ func TestOpenOnAFullFileSystemFails(t *testing.T) {
 // TestGrowOnAFullFileSystemKeepsTheTable: a grow that does not fit fails
 // and leaves the table as it was, its holders included.
 func TestGrowOnAFullFileSystemKeepsTheTable(t *testing.T) {
-	path := filepath.Join(mountTmpfs(t, tmpfsSize), "t.slots")
+	path := filepath.Join(testfs.MountTmpfs(t, tmpfsSize), "t.slots")
 	small := openTable(t, path, 8)
 	me := os.Getpid()
 	if err := small.AcquireSlot(3, me); err != nil {
@@ -100,7 +83,7 @@ func TestGrowOnAFullFileSystemKeepsTheTable(t *testing.T) {
 // created, the file system being full, is created by the next Open once
 // there is room.
 func TestFailedCreationDoesNotRefuseTheNextOpen(t *testing.T) {
-	dir := mountTmpfs(t, tmpfsSize)
+	dir := testfs.MountTmpfs(t, tmpfsSize)
 	ballast := filepath.Join(dir, "ballast")
 	if err := os.WriteFile(ballast, make([]byte, tmpfsSize), 0o644); err != nil {
 		t.Fatal(err)

@@ -369,6 +369,18 @@ func (h *harness) exit(slot int, status exitStatus) {
 	h.settle()
 }
 
+// exitLeavingGroup ends slot's worker with a failure while a member of its
+// process group, which ignores the stop signal, lives on: the slot drains.
+func (h *harness) exitLeavingGroup(slot int) *fakeProc {
+	h.t.Helper()
+	p := h.proc(slot)
+	p.survivors = 1
+	p.stubborn = true
+	h.exit(slot, code(1))
+	h.wantStates("draining")
+	return p
+}
+
 // proc is the fake process of slot's current worker.
 func (h *harness) proc(slot int) *fakeProc {
 	h.t.Helper()

@@ -87,11 +87,7 @@ func TestStopDuringBackoff(t *testing.T) {
 func TestDrainingGroupDelaysTheRestart(t *testing.T) {
 	h := start(t, testOptions(1))
 	h.advance(time.Second)
-	p := h.proc(0)
-	p.survivors = 1
-	p.stubborn = true
-	h.exit(0, code(1))
-	h.wantStates("draining")
+	p := h.exitLeavingGroup(0)
 	if got := h.sys.signalsTo(p.pid, 0); !slices.Contains(got, syscall.SIGTERM) {
 		t.Fatalf("the group got %v, want TERM", got)
 	}
@@ -111,11 +107,7 @@ func TestDrainingGroupDelaysTheRestart(t *testing.T) {
 func TestDrainingGroupThatEndsUnseen(t *testing.T) {
 	h := start(t, testOptions(1))
 	h.advance(time.Second)
-	p := h.proc(0)
-	p.survivors = 1
-	p.stubborn = true
-	h.exit(0, code(1))
-	h.wantStates("draining")
+	p := h.exitLeavingGroup(0)
 	p.survivors = 0 // gone, and no SIGCHLD for it
 	h.advance(firstPoll)
 	h.wantStates("starting")

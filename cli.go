@@ -140,7 +140,7 @@ func (c *cli) signal(args []string) int {
 		return c.fail(exitUsage, fmt.Errorf("signal: %w (usage: %s)", err, usage))
 	}
 	if *help {
-		fmt.Fprintf(c.stdout, "Usage: %s\n\n%s", usage, fs.FlagUsages())
+		fmt.Fprintf(c.stdout, "Usage: %s\n\nWithout --slot the signal goes to slotrun, which acts on it as its signal table says\n(HUP, QUIT, USR1, USR2, WINCH: forwarded to every worker; TERM: stop; ...).\n\n%s", usage, fs.FlagUsages())
 		return exitOK
 	}
 	if fs.Changed("slot") || fs.Changed("control") {
@@ -153,6 +153,13 @@ func (c *cli) signal(args []string) int {
 	sig, err := signame.Parse(fs.Arg(0))
 	if err != nil {
 		return c.fail(exitUsage, fmt.Errorf("signal: %w", err))
+	}
+	if sig == syscall.SIGKILL || sig == syscall.SIGSTOP {
+		// Without --slot the signal goes to slotrun itself, which cannot
+		// catch these two: KILL would take every worker with it and leave
+		// its files behind, STOP would freeze it.
+		return c.fail(exitUsage, fmt.Errorf("signal: %s would reach slotrun itself, which cannot act on it; to send it to one worker, use `slotrun signal --slot K %s`; to stop everything, `slotrun stop`",
+			signame.Name(sig), signame.Name(sig)))
 	}
 	pidPath, err := config.PIDFile(*name, *path, fs.Changed("pidfile"))
 	if err != nil {

@@ -32,6 +32,8 @@ func TestCLIExitCodesAndMessages(t *testing.T) {
 		{[]string{"signal", "--name", "api\n", "HUP"}, 2, "", `slotrun: signal: --name: "api\n" contains a control character (use letters, digits, - and _)`},
 		{[]string{"signal", "--bogus", "HUP"}, 2, "", "slotrun: signal: unknown flag: --bogus (usage: slotrun signal [--name NAME | --pidfile PATH | --control PATH] [--slot K] SIGNAL)"},
 		{[]string{"signal", "--pidfile", "/nonexistent/x.pid", "HUP"}, 1, "", "slotrun: not running (no live supervisor holds /nonexistent/x.pid)"},
+		{[]string{"signal", "KILL"}, 2, "", "slotrun: signal: KILL would reach slotrun itself, which cannot act on it; to send it to one worker, use `slotrun signal --slot K KILL`; to stop everything, `slotrun stop`"},
+		{[]string{"signal", "sigstop"}, 2, "", "slotrun: signal: STOP would reach slotrun itself, which cannot act on it; to send it to one worker, use `slotrun signal --slot K STOP`; to stop everything, `slotrun stop`"},
 		// The client subcommands of the control socket.
 		{[]string{"status"}, 1, "", "slotrun: not running (nothing answers on .pid/slotrun.sock)"},
 		{[]string{"status", "--name", "api"}, 1, "", "slotrun: not running (nothing answers on .pid/api.sock)"},

@@ -63,6 +63,9 @@ func TestCLIExitCodesAndMessages(t *testing.T) {
 		// run once and the case fail, rather than restart for ever.
 		{[]string{"--restart", "never", "--env", "COMET_PROCESS_ID=7", "--", "./worker"}, 2, "", "slotrun: --env: COMET_PROCESS_ID is set by slotrun for each worker"},
 		{[]string{"--restart", "never", "--stop-timeout", "0s", "--", "./worker"}, 2, "", "slotrun: --stop-timeout: must be more than 0 (for no grace period, use --stop-signal KILL)"},
+		{[]string{"--min-ready", "5", "-n", "2", "--slots", "4", "--", "./worker"}, 2, "", "slotrun: --min-ready 5 is more than --slots 4: /readyz and status --check could never succeed"},
+		{[]string{"--ready", "notify", "--watchdog", "1ns", "--", "./worker"}, 2, "", "slotrun: --watchdog: must be 0s (off) or at least 1ms, not 1ns"},
+		{[]string{"--name", strings.Repeat("n", 110), "--", "./worker"}, 2, "", `slotrun: the control socket path ".pid/` + strings.Repeat("n", 110) + `.sock", made from --pidfile .pid/` + strings.Repeat("n", 110) + `.pid (the default), is 120 bytes, more than a unix socket's 107: use a shorter --name or --pidfile, or set --control (none turns it off)`},
 		{[]string{"--restart", "never", "--stop-timeout", "inf", "--", "./worker"}, 2, "", `slotrun: --stop-timeout: "inf" is not a duration (write 500ms, 10s or 1m30s)`},
 		{[]string{"--restart", "never", "--", "worker"}, 127, "", "slotrun: worker: command not found in PATH (to run ./worker in this directory, write ./worker)"},
 	}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/slotrun/slotrun/control"
 	"github.com/slotrun/slotrun/supervisor"
 )
 
@@ -113,6 +114,13 @@ func (s *Settings) resolve(from sources) error {
 		return usageErrorf("%s needs a window to count restarts in, not %s",
 			from.describe("restart.max_restarts", s.MaxRestarts),
 			from.describe("restart.window", s.RestartWindow))
+	case s.MinReady > s.Slots:
+		return usageErrorf("%s is more than %s: /readyz and status --check could never succeed",
+			from.describe("min_ready", s.MinReady), from.describe("slots", s.Slots))
+	case s.Control != "" && len(s.Control) > control.MaxPathLen:
+		// Derived from --pidfile or --name; a --control given is checked as it is read.
+		return usageErrorf("the control socket path %q, made from %s, is %d bytes, more than a unix socket's %d: use a shorter --name or --pidfile, or set --control (none turns it off)",
+			s.Control, from.describe("pidfile", s.PIDFile), len(s.Control), control.MaxPathLen)
 	case s.Watchdog > 0 && s.Ready != supervisor.ReadyNotify:
 		return usageErrorf("%s needs %s: only a worker that notifies can send WATCHDOG=1",
 			from.describe("ready.watchdog", s.Watchdog), spellFlag("ready.mode", "notify"))

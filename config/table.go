@@ -99,7 +99,7 @@ func table(s *Settings) []setting {
 		{flag: "ready-timeout", key: "ready.timeout", def: "60s", help: "with notify: stop a worker not ready within `DURATION`, as a failure; 0s: no limit",
 			kind: duration(&s.ReadyTimeout, nil)},
 		{flag: "watchdog", key: "ready.watchdog", def: "0s", help: "with notify: abort a worker that sends no WATCHDOG=1 for `DURATION`; 0s: off",
-			kind: duration(&s.Watchdog, nil)},
+			kind: duration(&s.Watchdog, checkWatchdog)},
 		{flag: "control", key: "control", help: "serve the control socket at `PATH`; none turns it off",
 			about: "default: the PID file's path with .sock for .pid", derive: func(s *Settings) { s.Control = ControlPath(s.PIDFile) },
 			kind: text(&s.Control, parseControl)},

@@ -103,6 +103,16 @@ func checkStopTimeout(d time.Duration, spell speller) error {
 	return nil
 }
 
+// checkWatchdog refuses a watchdog shorter than a millisecond: workers are
+// told it in whole microseconds (WATCHDOG_USEC), where 0 means none, and no
+// worker could answer in time anyway.
+func checkWatchdog(d time.Duration, _ speller) error {
+	if d > 0 && d < time.Millisecond {
+		return fmt.Errorf("must be 0s (off) or at least 1ms, not %s", d)
+	}
+	return nil
+}
+
 // parseStopSignal reads the stop signal: any signal a worker can be sent.
 func parseStopSignal(s string) (syscall.Signal, error) {
 	sig, err := signame.Parse(s)

@@ -99,6 +99,12 @@ func ParseURL(raw string) (Spec, error) {
 		if strings.ContainsAny(host, "/?#@ ") {
 			return Spec{}, fmt.Errorf("%q: %q is not a host name or IP address", raw, host)
 		}
+		if ip := net.ParseIP(host); ip != nil {
+			v4 := ip.To4() != nil
+			if strings.HasSuffix(sp.Network, "6") && v4 || strings.HasSuffix(sp.Network, "4") && !v4 {
+				return Spec{}, fmt.Errorf("%q: %s is not an address for %s", raw, host, sp.Network)
+			}
+		}
 		sp.Address = net.JoinHostPort(host, port)
 	case "unix":
 		if rest == "" || rest == "@" {

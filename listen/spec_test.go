@@ -32,6 +32,8 @@ func TestParseEntry(t *testing.T) {
 		{in: "tcp://:-1", err: "port"},
 		{in: "=tcp://:80", err: "empty"},
 		{in: "a b=tcp://:80", err: "name"},
+		{in: "tcp6://127.0.0.1:80", err: "not an address for tcp6"},
+		{in: "udp4://[::1]:53", err: "not an address for udp4"},
 		{in: "ftp://x:1", err: "unknown scheme"},
 		{in: ":8080", err: "not a socket URL"},
 	} {

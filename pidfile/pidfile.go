@@ -82,6 +82,10 @@ type File struct {
 
 	mu sync.Mutex
 	fd int // the locked descriptor; -1 once removed
+	// madeDir is the outermost directory Create made for the file (.pid),
+	// removed with the file, as are those between, if nothing else was put
+	// in them: a start that fails leaves nothing behind.
+	madeDir string
 }
 
 // Path returns the path given to Create.
@@ -123,7 +127,18 @@ func Create(path string) (*File, error) {
 	if path == "" {
 		return nil, errors.New("pid file: empty path")
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	dir := filepath.Dir(path)
+	madeDir := "" // the outermost directory MkdirAll is about to make
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		madeDir = d
+		if d == filepath.Dir(d) {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("pid file %s: create its directory: %w", path, err)
 	}
 	c := &creator{path: path, pid: os.Getpid(), tmpFD: -1}
@@ -131,7 +146,7 @@ func Create(path string) (*File, error) {
 	for attempt := 1; ; attempt++ {
 		err := c.try()
 		if err == nil {
-			f := &File{path: path, pid: c.pid, fd: c.tmpFD}
+			f := &File{path: path, pid: c.pid, fd: c.tmpFD, madeDir: madeDir}
 			c.tmpFD, c.tmpPath = -1, "" // handed over to f, and renamed into place
 			return f, nil
 		}
@@ -335,5 +350,10 @@ func (f *File) Remove() error {
 		err = fmt.Errorf("pid file %s: %w", f.path, os.NewSyscallError("close", e))
 	}
 	f.fd = -1
+	if f.madeDir != "" {
+		// Each Remove fails, as it should, once a directory is not empty.
+		for d := filepath.Dir(f.path); os.Remove(d) == nil && d != f.madeDir; d = filepath.Dir(d) {
+		}
+	}
 	return err
 }

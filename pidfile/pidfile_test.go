@@ -319,3 +319,27 @@ func umask(t *testing.T) os.FileMode {
 	t.Fatal("no Umask line in /proc/self/status")
 	return 0
 }
+
+// TestRemoveTakesTheDirectoriesCreateMade: a failed start leaves nothing
+// behind; a directory that holds something else stays.
+func TestRemoveTakesTheDirectoriesCreateMade(t *testing.T) {
+	root := t.TempDir()
+	f, err := pidfile.Create(filepath.Join(root, "a", "b", "x.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	assertDirHolds(t, root)
+
+	f, err = pidfile.Create(filepath.Join(root, "a", "b", "x.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(root, "a", "b", "x.slots"), "")
+	if err := f.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	assertDirHolds(t, filepath.Join(root, "a", "b"), "x.slots")
+}

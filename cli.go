@@ -55,6 +55,10 @@ func (c *cli) run(args []string) int {
 			return c.restart(args[1:])
 		case "stop":
 			return c.stop(args[1:])
+		case "help":
+			// Not a worker called help (that is `slotrun -- help`).
+			config.Usage(c.stdout)
+			return exitOK
 		case "version", "--version":
 			fmt.Fprintln(c.stdout, "slotrun", buildVersion())
 			return exitOK

@@ -129,16 +129,13 @@ func (c *cli) status(args []string) int {
 	}
 	client, pidPath, cerr := w.connect("status")
 	if cerr != nil {
-		return c.failWith(cerr)
+		return c.statusFailed(*check, cerr)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
 	defer cancel()
 	st, err := client.Status(ctx)
 	if err != nil {
-		if *check {
-			fmt.Fprintln(c.stdout, "unhealthy: not running")
-		}
-		return c.failWith(remoteFailure("status", pidPath, err))
+		return c.statusFailed(*check, remoteFailure("status", pidPath, err))
 	}
 	switch {
 	case *asJSON:
@@ -157,6 +154,16 @@ func (c *cli) status(args []string) int {
 const clientTimeout = 10 * time.Second
 
 // checkLine is `status --check`: one line, and 0 when healthy.
+// statusFailed reports that no status could be had. With --check that is
+// one line on stdout, as every other answer of --check, and exit 1.
+func (c *cli) statusFailed(check bool, e *clientError) int {
+	if check {
+		fmt.Fprintf(c.stdout, "unhealthy: %v\n", e.err)
+		return exitFailure
+	}
+	return c.failWith(e)
+}
+
 func (c *cli) checkLine(st *control.Status) int {
 	line := fmt.Sprintf("%d/%d ready", st.Ready, st.Desired)
 	switch {

@@ -24,6 +24,7 @@ func TestCLIExitCodesAndMessages(t *testing.T) {
 		{[]string{"version"}, 0, "slotrun ", ""},
 		{[]string{"--help"}, 0, "Usage:", ""},
 		{[]string{"signal", "--help"}, 0, "Usage: slotrun signal", ""},
+		{[]string{"help"}, 0, "Flags of run:", ""},
 		{[]string{"signal"}, 2, "", "slotrun: signal: name one signal, as in `slotrun signal HUP`"},
 		{[]string{"signal", "HUP", "TERM"}, 2, "", "slotrun: signal: name one signal, as in `slotrun signal HUP`"},
 		{[]string{"signal", "EXPLODE"}, 2, "", `slotrun: signal: unknown signal "EXPLODE" (try TERM, HUP, USR1 or a number)`},
@@ -38,7 +39,7 @@ func TestCLIExitCodesAndMessages(t *testing.T) {
 		{[]string{"status"}, 1, "", "slotrun: not running (nothing answers on .pid/slotrun.sock)"},
 		{[]string{"status", "--name", "api"}, 1, "", "slotrun: not running (nothing answers on .pid/api.sock)"},
 		{[]string{"status", "--pidfile", "run/x.pid"}, 1, "", "slotrun: not running (nothing answers on run/x.sock)"},
-		{[]string{"status", "--check"}, 1, "unhealthy: not running", "slotrun: not running (nothing answers on .pid/slotrun.sock)"},
+		{[]string{"status", "--check"}, 1, "unhealthy: not running (nothing answers on .pid/slotrun.sock)\n", ""}, // one line, as every answer of --check
 		{[]string{"status", "--json", "--check"}, 2, "", "slotrun: status: --json and --check do not go together"},
 		{[]string{"status", "extra"}, 2, "", `slotrun: status: unexpected argument "extra" (usage: slotrun status [--name NAME | --pidfile PATH | --control PATH] [--json | --check])`},
 		{[]string{"status", "--control", "none"}, 1, "", "slotrun: status needs the control socket, and --control none names none"},

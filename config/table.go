@@ -106,7 +106,7 @@ func table(s *Settings) []setting {
 		{flag: "http", key: "http", help: "serve /metrics, /livez and /readyz on `ADDR`, as :9090 or 127.0.0.1:0; off by default",
 			kind: text(&s.HTTP, parseHTTPAddr)},
 		{flag: "min-ready", key: "min_ready", def: "1", help: "/readyz and status --check want `K` workers ready",
-			kind: whole(&s.MinReady, checkLimit)},
+			kind: whole(&s.MinReady, checkMinReady)},
 		{flag: "shutdown-delay", key: "shutdown_delay", def: "0s", help: "on a stop, fail /readyz at once and stop the workers `DURATION` later",
 			kind: duration(&s.ShutdownDelay, nil)},
 		{flag: "help", short: "h", help: "show this help",

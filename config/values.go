@@ -42,6 +42,14 @@ func checkLimit(n int) (int, error) {
 	return n, nil
 }
 
+// checkMinReady takes 0 (/readyz is ready whatever the workers) or more.
+func checkMinReady(n int) (int, error) {
+	if n < 0 {
+		return 0, fmt.Errorf("must be 0 or more, not %d", n)
+	}
+	return n, nil
+}
+
 // parseInt reads a whole number and says which way a bad one is wrong.
 func parseInt(s string) (int, error) {
 	t := strings.TrimSpace(s)

@@ -70,7 +70,7 @@ func killLeftovers() {
 		if err != nil {
 			continue
 		}
-		if exe, _ := os.Readlink("/proc/" + p.Name() + "/exe"); exe == workerBin || exe == slotrunBin || exe == sdworkerBin || exe == serverBin {
+		if exe, _ := os.Readlink("/proc/" + p.Name() + "/exe"); exe != "" && (exe == workerBin || exe == slotrunBin || exe == sdworkerBin || exe == serverBin || exe == slotuser.bin) {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}

@@ -27,7 +27,7 @@ var slotuser struct {
 }
 
 // slotuserBin builds testdata/slotuser once, beside the other binaries, and
-// kills what is left of it when the test ends.
+// kills what is left of this test's slotusers when the test ends.
 func slotuserBin(t *testing.T) string {
 	t.Helper()
 	slotuser.once.Do(func() {
@@ -42,20 +42,33 @@ func slotuserBin(t *testing.T) string {
 		t.Fatal(slotuser.err)
 	}
 	// Registered before slotrun starts, so it runs after slotrun's cleanup:
-	// children that outlived their worker, and racers, go too.
-	t.Cleanup(func() { killRunning(slotuser.bin) })
+	// children that outlived their worker, and racers, go too. Only this
+	// test's: the tests run in parallel, and another's workers killed
+	// would come back as a second generation with the same ids.
+	t.Cleanup(func() { killRunning(slotuser.bin, t.Name()) })
 	return slotuser.bin
 }
 
-// killRunning kills every process that runs the binary at path, one by one.
-func killRunning(path string) {
+// testDirOf matches the temporary directories of test name in a command
+// line: t.TempDir() is /tmp/NAME followed by digits.
+func testDirOf(name string) *regexp.Regexp {
+	return regexp.MustCompile(`/` + regexp.QuoteMeta(name) + `\d`)
+}
+
+// killRunning kills every process that runs the binary at path with a
+// temporary directory of test name among its arguments, one by one.
+func killRunning(path, name string) {
+	mine := testDirOf(name)
 	procs, _ := os.ReadDir("/proc")
 	for _, p := range procs {
 		pid, err := strconv.Atoi(p.Name())
 		if err != nil {
 			continue
 		}
-		if exe, _ := os.Readlink("/proc/" + p.Name() + "/exe"); exe == path {
+		if exe, _ := os.Readlink("/proc/" + p.Name() + "/exe"); exe != path {
+			continue
+		}
+		if cmdline, _ := os.ReadFile("/proc/" + p.Name() + "/cmdline"); mine.Match(cmdline) {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}

@@ -141,7 +141,7 @@ func (c *cli) signal(args []string) int {
 	slot := fs.Int("slot", 0, "send the signal to slot `K`'s worker only, through the control socket")
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
-		return c.fail(exitUsage, fmt.Errorf("signal: %w (usage: %s)", err, usage))
+		return c.fail(exitUsage, fmt.Errorf("signal: %w (usage: %s)", clientFlagError(err), usage))
 	}
 	if *help {
 		fmt.Fprintf(c.stdout, "Usage: %s\n\nWithout --slot the signal goes to slotrun, which acts on it as its signal table says\n(HUP, QUIT, USR1, USR2, WINCH: forwarded to every worker; TERM: stop; ...).\n\n%s", usage, fs.FlagUsages())

@@ -97,13 +97,27 @@ func (c *cli) parseClient(fs *pflag.FlagSet, usage string, args []string) (code 
 	fs.SetOutput(io.Discard)
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
-		return c.fail(exitUsage, fmt.Errorf("%s: %w (usage: %s)", strings.TrimPrefix(fs.Name(), "slotrun "), err, usage)), true
+		return c.fail(exitUsage, fmt.Errorf("%s: %w (usage: %s)", strings.TrimPrefix(fs.Name(), "slotrun "), clientFlagError(err), usage)), true
 	}
 	if *help {
 		fmt.Fprintf(c.stdout, "Usage: %s\n\n%s", usage, fs.FlagUsages())
 		return exitOK, true
 	}
 	return 0, false
+}
+
+// clientFlagError words pflag's complaint about a flag's value without the
+// parser's own words ("strconv.ParseInt: parsing ...").
+func clientFlagError(err error) error {
+	var invalid *pflag.InvalidValueError
+	if errors.As(err, &invalid) {
+		want := "a whole number"
+		if invalid.GetFlag().Value.Type() == "bool" {
+			want = "true or false"
+		}
+		return fmt.Errorf("--%s: %q is not %s", invalid.GetFlag().Name, invalid.GetValue(), want)
+	}
+	return err
 }
 
 // interruptible is a context that Ctrl-C or TERM cancels, for the waits
@@ -198,7 +212,10 @@ func (c *cli) scale(args []string) int {
 	if code, done := c.parseClient(fs, usage, rest); done {
 		return code
 	}
-	if fs.NArg() > 0 {
+	switch {
+	case fs.NArg() > 0 && count != "" && scaleArg.MatchString(fs.Arg(0)):
+		return c.fail(exitUsage, fmt.Errorf("scale: one count only, not %s and %s (usage: %s)", count, fs.Arg(0), usage))
+	case fs.NArg() > 0:
 		return c.fail(exitUsage, fmt.Errorf("scale: %q is not a number of workers (write N, +K or -K)", fs.Arg(0)))
 	}
 	if count == "" {

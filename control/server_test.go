@@ -182,6 +182,6 @@ func TestConnectionsBeyondTheLimitAreClosed(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the server does not answer after the flood: %v", err)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // the poll's interval, under the deadline above
 	}
 }

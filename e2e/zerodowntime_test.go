@@ -232,10 +232,10 @@ func TestNeverReadyWorkerHaltsTheRollingRestart(t *testing.T) {
 
 	l := startLoad(t, addr)
 	writeExecutable(t, dir+"/broken", "")
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // load before the restart, not a synchronisation
 	p.signal(syscall.SIGHUP)
 	f := p.waitStderr(`rolling restart halted: the new worker was not ready within 1s`)
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // and after the halt
 	r := l.stop()
 	t.Logf("a halted rolling restart under load: %s", r)
 	if f["slot"] != "0" || f["not_restarted"] != "3" {
@@ -266,9 +266,9 @@ func TestReusePortWithoutListenLosesRequests(t *testing.T) {
 	total := loadResult{}
 	for round := 1; round <= 5 && total.failed() == 0; round++ {
 		l := startLoad(t, addr)
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond) // load before the restarts, not a synchronisation
 		rollingRestarts(p, 8)
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond) // and after them
 		r := l.stop()
 		t.Logf("round %d, 8 rolling restarts with SO_REUSEPORT sockets and no --listen: %s", round, r)
 		total.ok += r.ok

@@ -194,7 +194,7 @@ func TestDockerImage(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the workers did not start within 30s:\n%s", out)
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // the poll's interval, under the deadline above
 	}
 	if out, err := exec.Command(docker, "stop", "-t", "15", name).CombinedOutput(); err != nil {
 		t.Fatalf("docker stop: %v\n%s", err, out)

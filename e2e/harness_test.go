@@ -173,18 +173,9 @@ func startCmd(t *testing.T, dir string, cmd *exec.Cmd, ownPIDs bool) *proc {
 	outW.Close()
 	errW.Close()
 	p := &proc{t: t, dir: dir, cmd: cmd, stdout: newOutput(outR), stderr: newOutput(errR), stderrPipe: errR, exited: make(chan struct{})}
-	go func() {
-		cmd.Wait()
-		p.state = cmd.ProcessState
-		close(p.exited)
-	}()
+	p.watchExit()
 	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			cmd.Process.Kill()
-			<-p.exited
-		}
+		p.killIfRunning()
 		// Workers die with slotrun (parent-death signal); whatever they
 		// started, and reported, goes too.
 		for _, pid := range p.reportedPIDs(ownPIDs) {
@@ -306,6 +297,26 @@ func (p *proc) wait() int {
 }
 
 func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// watchExit waits for the started slotrun in the background: p.exited is
+// closed, and p.state set, once it has exited.
+func (p *proc) watchExit() {
+	go func() {
+		p.cmd.Wait()
+		p.state = p.cmd.ProcessState
+		close(p.exited)
+	}()
+}
+
+// killIfRunning kills slotrun unless it has exited, and waits for it.
+func (p *proc) killIfRunning() {
+	select {
+	case <-p.exited:
+	default:
+		p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
 
 // fields are the key=value pairs of a line.
 type fields map[string]string

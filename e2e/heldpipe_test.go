@@ -91,18 +91,9 @@ func startHeld(t *testing.T, stdout, stderr *heldPipe, args ...string) *proc {
 	// ends, and a held pipe fills when slotrun fills it.
 	outW.Close()
 	errW.Close()
-	go func() {
-		cmd.Wait()
-		p.state = cmd.ProcessState
-		close(p.exited)
-	}()
+	p.watchExit()
 	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			cmd.Process.Kill()
-			<-p.exited
-		}
+		p.killIfRunning()
 		if p.stdout != nil {
 			for _, pid := range p.reportedPIDs(true) {
 				if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); exe == workerBin {

@@ -3,7 +3,6 @@ package e2e
 import (
 	"os"
 	"regexp"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -39,14 +38,7 @@ func TestWorkersAreStillRestartedWhileNobodyReadsTheLogSocket(t *testing.T) {
 	// More is logged than the socket and slotrun's buffer hold.
 	waitRestarts(t, p, overflow)
 
-	p.signal(syscall.SIGTERM)
-	p.stderr = logs.release()
-	if code := p.wait(); code != 0 {
-		t.Errorf("exit code %d after TERM; want 0", code)
-	}
-	p.waitEOF()
-	waitLine(t, p.stderr, 0, `^\S+ \[WARN\] +`+longName+`: \d+ log lines dropped$`)
-	waitLine(t, p.stderr, 0, `\[INFO\] +`+longName+`: stopped: exit_code=0$`)
+	stopAndReadDrops(t, p, logs)
 	lines, _, _ := p.stderr.snapshot()
 	for i, line := range lines {
 		if !logLine.MatchString(line) || len(timestamp.FindAllString(line, -1)) != 1 {

@@ -43,6 +43,14 @@ func TestWorkersAreStillRestartedWhileNobodyReadsTheLog(t *testing.T) {
 
 	// The reader comes back: what was dropped is counted, in the log's
 	// format, and the stop is logged to its end.
+	stopAndReadDrops(t, p, logs)
+}
+
+// stopAndReadDrops stops slotrun, starts reading its held stderr, and
+// checks that what was dropped is counted in the log's format and that
+// the stop is logged to its end.
+func stopAndReadDrops(t *testing.T, p *proc, logs *heldPipe) {
+	t.Helper()
 	p.signal(syscall.SIGTERM)
 	p.stderr = logs.release()
 	if code := p.wait(); code != 0 {

@@ -277,6 +277,10 @@ func (c *cli) restart(args []string) int {
 	return exitOK
 }
 
+// stopAnswerGrace is how long stop waits for the supervisor's exit when the
+// request got no answer.
+const stopAnswerGrace = 2 * time.Second
+
 func (c *cli) stop(args []string) int {
 	const usage = "slotrun stop [--name NAME | --pidfile PATH | --control PATH] [--no-wait]"
 	fs := pflag.NewFlagSet("slotrun stop", pflag.ContinueOnError)
@@ -306,7 +310,14 @@ func (c *cli) stop(args []string) int {
 	}
 	defer exited.Close()
 	if err := client.Do(ctx, "POST", "/v1/stop", nil, nil); err != nil {
-		return c.failWith(remoteFailure("stop", pidPath, err))
+		// A quick stop can end the supervisor, and close its socket,
+		// before the answer is written: its exit is the answer then.
+		quick, cancelQuick := context.WithTimeout(ctx, stopAnswerGrace)
+		gone := exited.Wait(quick) == nil
+		cancelQuick()
+		if !gone {
+			return c.failWith(remoteFailure("stop", pidPath, err))
+		}
 	}
 	if *noWait {
 		return exitOK

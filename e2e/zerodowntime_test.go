@@ -41,11 +41,18 @@ func (r loadResult) String() string {
 // each, a new connection per request, until stop.
 func startLoad(t *testing.T, addr string) *load {
 	t.Helper()
+	return startLoadOf(t, addr, 16, 30)
+}
+
+// startLoadOf runs hey with clients clients at qps requests a second each
+// (0: as fast as they can), a new connection per request, until stop.
+func startLoadOf(t *testing.T, addr string, clients, qps int) *load {
+	t.Helper()
 	hey, err := exec.LookPath("hey")
 	if err != nil {
 		t.Skip("hey is not installed (.ci/run installs it)")
 	}
-	l := &load{t: t, cmd: exec.Command(hey, "-z", "2m", "-c", "16", "-q", "30", "-t", "20", "-disable-keepalive", "http://"+addr+"/")}
+	l := &load{t: t, cmd: exec.Command(hey, "-z", "2m", "-c", strconv.Itoa(clients), "-q", strconv.Itoa(qps), "-t", "20", "-disable-keepalive", "http://"+addr+"/")}
 	l.cmd.Stdout, l.cmd.Stderr = &l.out, &l.out
 	if err := l.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -140,7 +147,7 @@ func TestRollingRestartsUnderLoadLoseNoRequest(t *testing.T) {
 	p.waitReady4()
 	first := servingPIDs(p)
 
-	l := startLoad(t, addr)
+	l := startLoadOf(t, addr, 64, 0) // the same load as the negative control below
 	time.Sleep(300 * time.Millisecond) // load before the first restart, not a synchronisation
 	rollingRestarts(p, 8)
 	time.Sleep(300 * time.Millisecond) // and after the last
@@ -255,9 +262,12 @@ func TestNeverReadyWorkerHaltsTheRollingRestart(t *testing.T) {
 // TestReusePortWithoutListenLosesRequests is the negative control: the
 // same servers and load, but each worker binds its own SO_REUSEPORT socket
 // and slotrun holds none. A worker's socket closes with it and the
-// connections in its queue are reset. Rounds of 8 rolling restarts are
-// repeated (at most 5) until some request fails; the test fails if none
-// does, since then the scenario above proves nothing.
+// connections in its queue are reset. Both this and the rolling-restart
+// test run 64 clients unthrottled (on loopback, bounded in time), so that
+// sockets have connections queued when they close on any machine. Rounds
+// of 8 rolling restarts are repeated (at most 5) until some request fails;
+// the test fails if none does, since then the scenario above proves
+// nothing.
 func TestReusePortWithoutListenLosesRequests(t *testing.T) {
 	t.Parallel()
 	addr := freePort(t)
@@ -265,7 +275,7 @@ func TestReusePortWithoutListenLosesRequests(t *testing.T) {
 	p.waitReady4()
 	total := loadResult{}
 	for round := 1; round <= 5 && total.failed() == 0; round++ {
-		l := startLoad(t, addr)
+		l := startLoadOf(t, addr, 64, 0)
 		time.Sleep(300 * time.Millisecond) // load before the restarts, not a synchronisation
 		rollingRestarts(p, 8)
 		time.Sleep(300 * time.Millisecond) // and after them

@@ -147,7 +147,7 @@ func TestRollingRestartsUnderLoadLoseNoRequest(t *testing.T) {
 	p.waitReady4()
 	first := servingPIDs(p)
 
-	l := startLoadOf(t, addr, 64, 0) // the same load as the negative control below
+	l := startLoadOf(t, addr, 64, 0)   // the same load as the negative control below
 	time.Sleep(300 * time.Millisecond) // load before the first restart, not a synchronisation
 	rollingRestarts(p, 8)
 	time.Sleep(300 * time.Millisecond) // and after the last

@@ -75,18 +75,74 @@ func (w where) connect(cmd string) (*control.Client, string, *clientError) {
 // the rest.
 func remoteFailure(cmd, pidPath string, err error) *clientError {
 	var e *control.Error
+	var silent *control.NoAnswerError
 	switch {
 	case errors.Is(err, control.ErrNotRunning):
 		if pid, rerr := pidfile.Read(pidPath); rerr == nil {
 			return &clientError{exitFailure, fmt.Errorf("%s: the supervisor (pid %d) does not answer on its control socket: %w; was it started with --control none, or another --control?", cmd, pid, err)}
 		}
 		return &clientError{exitFailure, err}
+	case errors.As(err, &silent):
+		return &clientError{exitFailure, fmt.Errorf("%s: %s did not answer on its control socket %s within %s%s", cmd,
+			supervisorAt(pidPath, silent.Path), silent.Path, silent.Waited, whyNoAnswer(pidPath, silent.Path))}
+	case errors.Is(err, context.Canceled):
+		return &clientError{exitFailure, fmt.Errorf("%s: interrupted; what was already asked goes on in the supervisor", cmd)}
 	case errors.As(err, &e) && e.Status == control.StatusBadRequest:
 		return &clientError{exitUsage, errors.New(e.Msg)}
 	case errors.As(err, &e):
 		return &clientError{exitFailure, errors.New(e.Msg)}
 	}
 	return &clientError{exitFailure, fmt.Errorf("%s: %w", cmd, err)}
+}
+
+// supervisorPID is the pid of the live supervisor whose control socket is
+// at sock, when its PID file says so: the PID file whose path sock derives
+// from, and only while its lock is held. 0 if unknown.
+func supervisorPID(pidPath, sock string) int {
+	if config.ControlPath(pidPath) != sock {
+		return 0 // --control names another socket than the PID file's
+	}
+	pid, err := pidfile.Read(pidPath)
+	if err != nil {
+		return 0
+	}
+	return pid
+}
+
+// supervisorAt names the supervisor behind the socket sock for a message.
+func supervisorAt(pidPath, sock string) string {
+	if pid := supervisorPID(pidPath, sock); pid != 0 {
+		return fmt.Sprintf("the supervisor (pid %d)", pid)
+	}
+	return "the supervisor"
+}
+
+// whyNoAnswer says what may keep a supervisor from answering: stopped by
+// a signal (its state is T), or busy or stuck.
+func whyNoAnswer(pidPath, sock string) string {
+	pid := supervisorPID(pidPath, sock)
+	if pid == 0 {
+		return ""
+	}
+	if state, ok := processState(pid); ok && (state == 'T' || state == 't') {
+		return fmt.Sprintf("; it is stopped (SIGSTOP, Ctrl-Z or a debugger): `kill -CONT %d` resumes it", pid)
+	}
+	return "; it may be overloaded or stuck (its log may say why)"
+}
+
+// processState is the state letter of pid in /proc (R, S, T, ...).
+func processState(pid int) (byte, bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name, in parentheses, may hold anything: the state is
+	// the first field after its closing parenthesis.
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 || i+2 >= len(data) {
+		return 0, false
+	}
+	return data[i+2], true
 }
 
 func (c *cli) failWith(e *clientError) int { return c.fail(e.code, e.err) }
@@ -112,8 +168,11 @@ func clientFlagError(err error) error {
 	var invalid *pflag.InvalidValueError
 	if errors.As(err, &invalid) {
 		want := "a whole number"
-		if invalid.GetFlag().Value.Type() == "bool" {
+		switch invalid.GetFlag().Value.Type() {
+		case "bool":
 			want = "true or false"
+		case "duration":
+			want = "a duration such as 30s or 2m"
 		}
 		return fmt.Errorf("--%s: %q is not %s", invalid.GetFlag().Name, invalid.GetValue(), want)
 	}
@@ -127,13 +186,17 @@ func interruptible() (context.Context, context.CancelFunc) {
 }
 
 func (c *cli) status(args []string) int {
-	const usage = "slotrun status [--name NAME | --pidfile PATH | --control PATH] [--json | --check]"
+	const usage = "slotrun status [--name NAME | --pidfile PATH | --control PATH] [--json | --check] [--timeout DURATION]"
 	fs := pflag.NewFlagSet("slotrun status", pflag.ContinueOnError)
 	w := addWhere(fs)
 	asJSON := fs.Bool("json", false, "print the status object as JSON")
 	check := fs.Bool("check", false, "print one line; exit 0 if enough workers are ready and no stop is under way, else 1 (a HEALTHCHECK)")
+	timeout := fs.Duration("timeout", clientTimeout, "give up when the supervisor has not answered within `DURATION`")
 	if code, done := c.parseClient(fs, usage, args); done {
 		return code
+	}
+	if err := checkTimeout("status", fs, *timeout); err != nil {
+		return c.fail(exitUsage, err)
 	}
 	if fs.NArg() > 0 {
 		return c.fail(exitUsage, fmt.Errorf("status: unexpected argument %q (usage: %s)", fs.Arg(0), usage))
@@ -145,7 +208,7 @@ func (c *cli) status(args []string) int {
 	if cerr != nil {
 		return c.statusFailed(*check, cerr)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	st, err := client.Status(ctx)
 	if err != nil {
@@ -281,16 +344,29 @@ func (c *cli) restart(args []string) int {
 // request got no answer.
 const stopAnswerGrace = 2 * time.Second
 
+// stopMargin is what stop adds to the supervisor's own bound on its exit
+// (control.StopAnswer) before it calls the supervisor stuck: the time to
+// exit once the last phase is over, on a loaded machine.
+const stopMargin = 5 * time.Second
+
+// unknownExitBound stands in for a bound the supervisor did not send (an
+// older slotrun): the bound of the default settings.
+const unknownExitBound = 4 * 10 * time.Second
+
 func (c *cli) stop(args []string) int {
-	const usage = "slotrun stop [--name NAME | --pidfile PATH | --control PATH] [--no-wait]"
+	const usage = "slotrun stop [--name NAME | --pidfile PATH | --control PATH] [--no-wait] [--timeout DURATION]"
 	fs := pflag.NewFlagSet("slotrun stop", pflag.ContinueOnError)
 	w := addWhere(fs)
 	noWait := fs.Bool("no-wait", false, "return once the stop has begun")
+	timeout := fs.Duration("timeout", 0, "give up after `DURATION` (default: as long as the supervisor's --shutdown-delay and --stop-timeout allow, plus 5s)")
 	if code, done := c.parseClient(fs, usage, args); done {
 		return code
 	}
 	if fs.NArg() > 0 {
 		return c.fail(exitUsage, fmt.Errorf("stop: unexpected argument %q (usage: %s)", fs.Arg(0), usage))
+	}
+	if err := checkTimeout("stop", fs, *timeout); err != nil {
+		return c.fail(exitUsage, err)
 	}
 	client, pidPath, cerr := w.connect("stop")
 	if cerr != nil {
@@ -298,9 +374,20 @@ func (c *cli) stop(args []string) int {
 	}
 	ctx, cancel := interruptible()
 	defer cancel()
+	if fs.Changed("timeout") {
+		ctx, cancel = context.WithTimeout(ctx, *timeout)
+		defer cancel()
+	}
+	// Each request is bounded on its own, as status is: a supervisor that
+	// accepts connections and never answers (SIGSTOP, a stuck loop) fails
+	// the stop in clientTimeout, not never.
+	asking := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, clientTimeout) }
+
 	// The supervisor's pid, to wait for its exit: a pidfd taken while it
 	// still answers names that process, and no later holder of its pid.
-	st, err := client.Status(ctx)
+	askCtx, done := asking()
+	st, err := client.Status(askCtx)
+	done()
 	if err != nil {
 		return c.failWith(remoteFailure("stop", pidPath, err))
 	}
@@ -309,7 +396,11 @@ func (c *cli) stop(args []string) int {
 		return c.fail(exitFailure, fmt.Errorf("stop: %w", err))
 	}
 	defer exited.Close()
-	if err := client.Do(ctx, "POST", "/v1/stop", nil, nil); err != nil {
+	var ans control.StopAnswer
+	askCtx, done = asking()
+	err = client.Do(askCtx, "POST", "/v1/stop", nil, &ans)
+	done()
+	if err != nil {
 		// A quick stop can end the supervisor, and close its socket,
 		// before the answer is written: its exit is the answer then.
 		quick, cancelQuick := context.WithTimeout(ctx, stopAnswerGrace)
@@ -318,14 +409,46 @@ func (c *cli) stop(args []string) int {
 		if !gone {
 			return c.failWith(remoteFailure("stop", pidPath, err))
 		}
+		return exitOK
 	}
 	if *noWait {
 		return exitOK
 	}
-	if err := exited.Wait(ctx); err != nil {
+	bound := *timeout
+	if !fs.Changed("timeout") {
+		bound = time.Duration(ans.ExitWithinSeconds * float64(time.Second))
+		if bound <= 0 {
+			bound = unknownExitBound
+		}
+		bound += stopMargin
+		var cancelWait context.CancelFunc
+		ctx, cancelWait = context.WithTimeout(ctx, bound)
+		defer cancelWait()
+	}
+	switch err := exited.Wait(ctx); {
+	case errors.Is(err, context.DeadlineExceeded):
+		return c.fail(exitFailure, fmt.Errorf("stop: the supervisor (pid %d) has not exited within %s of the stop request%s; the stop goes on",
+			st.PID, bound.Round(100*time.Millisecond), whyNotExited(st.PID)))
+	case err != nil:
 		return c.fail(exitFailure, fmt.Errorf("stop: the stop goes on, but this command stopped waiting for it: %w", err))
 	}
 	return exitOK
+}
+
+// whyNotExited says what may keep a supervisor from exiting after a stop.
+func whyNotExited(pid int) string {
+	if state, ok := processState(pid); ok && (state == 'T' || state == 't') {
+		return fmt.Sprintf("; it is stopped (SIGSTOP, Ctrl-Z or a debugger): `kill -CONT %d` resumes it", pid)
+	}
+	return "; it may be stuck (its log may say why)"
+}
+
+// checkTimeout refuses a --timeout that leaves no time to wait.
+func checkTimeout(cmd string, fs *pflag.FlagSet, d time.Duration) error {
+	if fs.Changed("timeout") && d <= 0 {
+		return fmt.Errorf("%s: --timeout %s: must be more than 0", cmd, d)
+	}
+	return nil
 }
 
 // signalSlot is `slotrun signal --slot K SIG`, through the control socket.

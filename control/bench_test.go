@@ -31,7 +31,7 @@ func (b staticBackend) Status(context.Context) (*Status, error)          { retur
 func (staticBackend) Scale(context.Context, ScaleRequest) error          { return nil }
 func (staticBackend) Restart(context.Context, RestartRequest) error      { return nil }
 func (staticBackend) Signal(context.Context, syscall.Signal, *int) error { return nil }
-func (staticBackend) Stop(context.Context) error                         { return nil }
+func (staticBackend) Stop(context.Context) (StopAnswer, error)           { return StopAnswer{}, nil }
 func (staticBackend) Ping(context.Context) error                         { return nil }
 
 // BenchmarkMetricsExposition: the server's work for one scrape of 64

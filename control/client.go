@@ -16,6 +16,22 @@ import (
 // control socket.
 var ErrNotRunning = errors.New("not running")
 
+// NoAnswerError is the failure of an exchange whose context ran out
+// before the supervisor answered: a supervisor stopped by SIGSTOP, or one
+// whose loop is stuck, accepts connections (the kernel does) and never
+// answers them. It matches context.DeadlineExceeded.
+type NoAnswerError struct {
+	Path   string        // the control socket
+	Waited time.Duration // how long the client waited, to a tenth of a second
+}
+
+func (e *NoAnswerError) Error() string {
+	return fmt.Sprintf("nothing answered on the control socket %s within %s", e.Path, e.Waited)
+}
+
+// Is makes errors.Is(err, context.DeadlineExceeded) hold.
+func (e *NoAnswerError) Is(target error) bool { return target == context.DeadlineExceeded }
+
 // maxAnswer bounds an answer the client reads (a status of many slots).
 const maxAnswer = 64 << 20
 
@@ -48,9 +64,13 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 			return err
 		}
 	}
+	begun := time.Now()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", c.path)
 	if err != nil {
+		if ctx.Err() != nil { // a full backlog: connect waits too
+			return c.exchangeError(ctx, begun, err)
+		}
 		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
 			return fmt.Errorf("%w (nothing answers on %s)", ErrNotRunning, c.path)
 		}
@@ -70,11 +90,11 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	req.WriteString("\r\n")
 	req.Write(payload)
 	if _, err := conn.Write(req.Bytes()); err != nil {
-		return c.exchangeError(ctx, err)
+		return c.exchangeError(ctx, begun, err)
 	}
 	status, data, err := readResponse(bufio.NewReader(conn), maxAnswer)
 	if err != nil {
-		return c.exchangeError(ctx, err)
+		return c.exchangeError(ctx, begun, err)
 	}
 	if status != StatusOK {
 		var e struct {
@@ -94,8 +114,13 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	return nil
 }
 
-func (c *Client) exchangeError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
+// exchangeError words a failed exchange that began at begun: a context
+// that ran out is a NoAnswerError, a cancelled one is ctx's error.
+func (c *Client) exchangeError(ctx context.Context, begun time.Time, err error) error {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return &NoAnswerError{Path: c.path, Waited: time.Since(begun).Round(100 * time.Millisecond)}
+	case ctx.Err() != nil:
 		return ctx.Err()
 	}
 	return fmt.Errorf("control socket %s: %w", c.path, err)

@@ -124,7 +124,11 @@ func (s *Server) stop(ctx context.Context, r *request) *response {
 	if err := decodeBody(r, &req); err != nil {
 		return errorResponse(err)
 	}
-	return answer(s.backend.Stop(ctx))
+	ans, err := s.backend.Stop(ctx)
+	if err != nil {
+		return errorResponse(err)
+	}
+	return jsonResponse(StatusOK, ans)
 }
 
 // decodeBody reads the request's JSON body into v; an empty body is {}.

@@ -54,8 +54,8 @@ func (f *fakeBackend) Signal(ctx context.Context, sig syscall.Signal, slot *int)
 	f.signals = append(f.signals, sig)
 	return nil
 }
-func (f *fakeBackend) Stop(ctx context.Context) error { return nil }
-func (f *fakeBackend) Ping(ctx context.Context) error { return f.wait(ctx) }
+func (f *fakeBackend) Stop(ctx context.Context) (StopAnswer, error) { return StopAnswer{}, nil }
+func (f *fakeBackend) Ping(ctx context.Context) error               { return f.wait(ctx) }
 
 func serveFake(t *testing.T, b Backend) *Client {
 	t.Helper()

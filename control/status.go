@@ -110,8 +110,9 @@ type Backend interface {
 	Restart(ctx context.Context, req RestartRequest) error
 	// Signal sends sig to every worker's process group, or to slot's.
 	Signal(ctx context.Context, sig syscall.Signal, slot *int) error
-	// Stop begins a graceful stop and returns at once.
-	Stop(ctx context.Context) error
+	// Stop begins a graceful stop and returns at once, with how long the
+	// supervisor may take to exit.
+	Stop(ctx context.Context) (StopAnswer, error)
 	// Ping returns once the supervisor's loop has answered.
 	Ping(ctx context.Context) error
 }
@@ -130,6 +131,16 @@ type RestartRequest struct {
 	Slot *int `json:"slot,omitempty"`
 	// NoWait answers once the rolling restart has begun.
 	NoWait bool `json:"no_wait,omitempty"`
+}
+
+// StopAnswer is the answer to POST /v1/stop.
+type StopAnswer struct {
+	// ExitWithinSeconds is the longest the supervisor may take to exit
+	// from now if every phase of the stop takes as long as it may (the
+	// shutdown delay, then a stop timeout for the workers and for each
+	// phase after them); a client that waits longer than this, and a
+	// margin, waits for a supervisor that is stuck.
+	ExitWithinSeconds float64 `json:"exit_within_seconds"`
 }
 
 // SignalRequest is the body of POST /v1/signal.

@@ -111,12 +111,30 @@ func (b backend) Ping(ctx context.Context) error {
 	return b.askErr(ctx, func(_ *supervisor, answer func(error)) { answer(nil) })
 }
 
-func (b backend) Stop(ctx context.Context) error {
-	return b.askErr(ctx, func(s *supervisor, answer func(error)) {
-		s.log.Info("stop requested through the control socket")
-		s.requestStop()
-		answer(nil)
+func (b backend) Stop(ctx context.Context) (control.StopAnswer, error) {
+	v, err := b.ask(ctx, func(answer func(any, error)) {
+		b.s.log.Info("stop requested through the control socket")
+		b.s.requestStop()
+		answer(control.StopAnswer{ExitWithinSeconds: b.s.exitBound().Seconds()}, nil)
 	})
+	if err != nil {
+		return control.StopAnswer{}, err
+	}
+	return v.(control.StopAnswer), nil
+}
+
+// exitBound is the longest a stop requested now may take until slotrun
+// exits, every phase taking as long as it may: the shutdown delay, the
+// workers' stop timeout, the strays' (strays.go), the drain of the
+// prefixed output, and the drain of the log after Run returns. A stop
+// already under way ends sooner. `slotrun stop` waits this long, and a
+// margin, before it says the supervisor is stuck.
+func (s *supervisor) exitBound() time.Duration {
+	phases := 3
+	if s.out != nil {
+		phases++
+	}
+	return s.opts.ShutdownDelay + time.Duration(phases)*s.opts.StopTimeout
 }
 
 func (b backend) Scale(ctx context.Context, req control.ScaleRequest) error {

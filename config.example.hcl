@@ -97,7 +97,7 @@ signals {
 # /readyz and `slotrun status --check` succeed while this many workers are ready.
 min_ready = 1
 
-# On a stop, /readyz fails at once and the workers get the stop signal this much later.
+# On a stop, /readyz fails at once and the workers get the stop signal this much later (at most 10m).
 shutdown_delay = "0s"
 
 log {

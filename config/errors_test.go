@@ -215,6 +215,12 @@ app.hcl:5:10: Incorrect value type; prefix must be true or false, not the string
   on app.hcl line 2, in stop:
    2:   timeout = "0s"`,
 	}, {
+		name: "shutdown delay beyond its maximum",
+		file: "shutdown_delay = \"1h30m\"\n",
+		want: `app.hcl:1:18: Invalid duration; shutdown_delay: must be at most 10m, not 1h30m (it only has to outlast a load balancer's readiness checks; an orchestrator's grace period must cover it and the stop timeout).
+  on app.hcl line 1:
+   1: shutdown_delay = "1h30m"`,
+	}, {
 		name: "duration that is a float but not a decimal",
 		file: "restart {\n  min_uptime = \"inf\"\n}\n",
 		want: `app.hcl:2:16: Invalid duration; restart.min_uptime: "inf" is not a duration (write 500ms, 10s or 1m30s).
@@ -302,6 +308,8 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"--stop-timeout", "1.2.3", "--", "EXE"}, `--stop-timeout: "1.2.3" is not a duration (write 500ms, 10s or 1m30s)`},
 		{[]string{"--stop-timeout", "0s", "--", "EXE"}, "--stop-timeout: must be more than 0 (for no grace period, use --stop-signal KILL)"},
 		{[]string{"--stop-timeout", "0ms", "--", "EXE"}, "--stop-timeout: must be more than 0 (for no grace period, use --stop-signal KILL)"},
+		{[]string{"--shutdown-delay", "1000h", "--", "EXE"}, "--shutdown-delay: must be at most 10m, not 1000h (it only has to outlast a load balancer's readiness checks; an orchestrator's grace period must cover it and the stop timeout)"},
+		{[]string{"--shutdown-delay", "10m1s", "--", "EXE"}, "--shutdown-delay: must be at most 10m, not 10m1s (it only has to outlast a load balancer's readiness checks; an orchestrator's grace period must cover it and the stop timeout)"},
 		{[]string{"--env", "COMET_PROCESS_ID=7", "--", "EXE"}, "--env: COMET_PROCESS_ID is set by slotrun for each worker"},
 		{[]string{"--env", "COMET_PROCESS_COUNT=8", "--", "EXE"}, "--env: COMET_PROCESS_COUNT is set by slotrun for each worker"},
 		{[]string{"--restart", "Sometimes", "--", "EXE"}, `--restart: "Sometimes" is not a restart policy (use always, on-failure or never)`},

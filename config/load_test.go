@@ -320,6 +320,14 @@ func TestSlotsFewerThanTheDefaultWorkers(t *testing.T) {
 	}
 }
 
+// TestShutdownDelayUpToItsMaximum: 10m is the longest delay taken.
+func TestShutdownDelayUpToItsMaximum(t *testing.T) {
+	s, err := config.Load([]string{"--shutdown-delay", "10m", "--", worker(t)}, nil)
+	if err != nil || s.ShutdownDelay != 10*time.Minute {
+		t.Errorf("Load(--shutdown-delay 10m) = %v; want it taken", err)
+	}
+}
+
 // TestPolicyAndActionAcceptAnyCase, as signal names and log levels do.
 func TestPolicyAndActionAcceptAnyCase(t *testing.T) {
 	inTempDir(t)

@@ -108,7 +108,7 @@ func table(s *Settings) []setting {
 		{flag: "min-ready", key: "min_ready", def: "1", help: "/readyz and status --check want `K` workers ready",
 			kind: whole(&s.MinReady, checkMinReady)},
 		{flag: "shutdown-delay", key: "shutdown_delay", def: "0s", help: "on a stop, fail /readyz at once and stop the workers `DURATION` later",
-			kind: duration(&s.ShutdownDelay, nil)},
+			kind: duration(&s.ShutdownDelay, checkShutdownDelay)},
 		{flag: "help", short: "h", help: "show this help",
 			kind: flagOnly(flagSwitch)},
 		// Not a flag: the command line's command is what follows the flags,

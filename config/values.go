@@ -121,6 +121,36 @@ func checkWatchdog(d time.Duration, _ speller) error {
 	return nil
 }
 
+// maxShutdownDelay bounds --shutdown-delay (docs/control.md, "The shutdown
+// delay"). The delay only has to outlast a load balancer's readiness
+// checks, seconds to a minute or two; draining requests is the stop
+// timeout's job, after the stop signal. An orchestrator SIGKILLs
+// everything once its grace period (30s by default in Kubernetes, 10s for
+// docker stop) is over, so a longer delay means workers that never get
+// their stop signal: 1000h is a typo, not a plan.
+const maxShutdownDelay = 10 * time.Minute
+
+// checkShutdownDelay refuses a delay beyond maxShutdownDelay.
+func checkShutdownDelay(d time.Duration, _ speller) error {
+	if d > maxShutdownDelay {
+		return fmt.Errorf("must be at most %s, not %s (it only has to outlast a load balancer's readiness checks; an orchestrator's grace period must cover it and the stop timeout)",
+			shortDuration(maxShutdownDelay), shortDuration(d))
+	}
+	return nil
+}
+
+// shortDuration writes d without trailing zero units: 10m, not 10m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 // parseStopSignal reads the stop signal: any signal a worker can be sent.
 func parseStopSignal(s string) (syscall.Signal, error) {
 	sig, err := signame.Parse(s)

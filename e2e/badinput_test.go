@@ -21,6 +21,7 @@ func TestBadUsageExitsTwoWithOneLineAndStartsNothing(t *testing.T) {
 		{"negative workers", []string{"-n", "-3", "--", w}, []string{"--workers", "-3"}},
 		{"unknown flag", []string{"--frobnicate", "--", w}, []string{"--frobnicate"}},
 		{"duration without unit", []string{"--stop-timeout", "5", "--", w}, []string{"--stop-timeout", "5"}},
+		{"shutdown delay beyond its maximum", []string{"--shutdown-delay", "1000h", "--", w}, []string{"--shutdown-delay", "1000h", "at most 10m"}},
 		{"unknown restart policy", []string{"--restart", "sometimes", "--", w}, []string{"--restart", "sometimes"}},
 		{"unknown signal action", []string{"--signal", "HUP=explode", "--", w}, []string{"--signal", "explode"}},
 		{"unknown stop signal", []string{"--stop-signal", "NOPE", "--", w}, []string{"--stop-signal", "NOPE"}},

@@ -27,7 +27,7 @@ type HTTPServer struct {
 func ServeHTTP(addr string, backend Backend, log hclog.Logger) (*HTTPServer, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("--http %s: %w", addr, err)
+		return nil, listenError(addr, err)
 	}
 	s := &HTTPServer{backend: backend, addr: l.Addr()}
 	s.conns = startConnServer(l, s.handle, func(status int, msg string) *response {
@@ -35,6 +35,37 @@ func ServeHTTP(addr string, backend Backend, log hclog.Logger) (*HTTPServer, err
 	}, maxHTTPConns, log)
 	return s, nil
 }
+
+// listenError words a failure to listen on the --http address in one
+// line a user can act on, without the layers of Go's error ("listen tcp
+// 1.2.3.4:80: bind: cannot assign requested address").
+func listenError(addr string, err error) error {
+	var dns *net.DNSError
+	var why string
+	switch {
+	case errors.Is(err, unix.EADDRINUSE):
+		why = "address already in use (another process listens there; choose another port, or port 0 for a free one)"
+	case errors.Is(err, unix.EADDRNOTAVAIL):
+		why = "the address is not one of this host's (write :PORT to listen on all of them)"
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
+		why = "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+	case errors.As(err, &dns):
+		why = fmt.Sprintf("cannot look up the host %q: %s", dns.Name, dns.Err)
+	default:
+		return fmt.Errorf("--http %s: %w", addr, err)
+	}
+	return &ListenError{Addr: addr, Why: why, Err: err}
+}
+
+// ListenError is a failure to listen on the --http address, worded for
+// its user; Err is Go's error, for errors.Is.
+type ListenError struct {
+	Addr, Why string
+	Err       error
+}
+
+func (e *ListenError) Error() string { return "--http " + e.Addr + ": " + e.Why }
+func (e *ListenError) Unwrap() error { return e.Err }
 
 // Addr is the address the server listens on.
 func (s *HTTPServer) Addr() string { return s.addr.String() }

@@ -6,8 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"reflect"
+	"strconv"
+	"strings"
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
@@ -70,7 +74,7 @@ func (s *Server) handle(ctx context.Context, peer *unix.Ucred, r *request) *resp
 	}
 	rt, ok := routes[r.path]
 	if !ok {
-		return errorResponse(Errorf(StatusNotFound, "no such endpoint %q (try GET /v1/status)", r.path))
+		return errorResponse(Errorf(StatusNotFound, "no such endpoint %q (the API has GET /v1/status, POST /v1/scale, POST /v1/restart, POST /v1/signal and POST /v1/stop)", r.path))
 	}
 	if r.method != rt.method && !(rt.method == "GET" && r.method == "HEAD") {
 		resp := errorResponse(Errorf(StatusMethodNotAllowed, "%s needs %s, not %s", r.path, rt.method, r.method))
@@ -90,18 +94,21 @@ func (s *Server) status(ctx context.Context, _ *request) *response {
 
 func (s *Server) scale(ctx context.Context, r *request) *response {
 	var req ScaleRequest
-	if err := decodeBody(r, &req); err != nil {
+	if err := decodeBody("scale", r, &req); err != nil {
 		return errorResponse(err)
 	}
-	if (req.Workers == nil) == (req.Change == nil) {
-		return errorResponse(Errorf(StatusBadRequest, `scale: give either "workers": N or "change": K`))
+	switch {
+	case req.Workers == nil && req.Change == nil:
+		return errorResponse(Errorf(StatusBadRequest, `scale: give "workers": N (the number to run) or "change": K (how many to add, or remove if negative)`))
+	case req.Workers != nil && req.Change != nil:
+		return errorResponse(Errorf(StatusBadRequest, `scale: give "workers" or "change", not both`))
 	}
 	return answer(s.backend.Scale(ctx, req))
 }
 
 func (s *Server) restart(ctx context.Context, r *request) *response {
 	var req RestartRequest
-	if err := decodeBody(r, &req); err != nil {
+	if err := decodeBody("restart", r, &req); err != nil {
 		return errorResponse(err)
 	}
 	return answer(s.backend.Restart(ctx, req))
@@ -109,19 +116,22 @@ func (s *Server) restart(ctx context.Context, r *request) *response {
 
 func (s *Server) signal(ctx context.Context, r *request) *response {
 	var req SignalRequest
-	if err := decodeBody(r, &req); err != nil {
+	if err := decodeBody("signal", r, &req); err != nil {
 		return errorResponse(err)
+	}
+	if req.Signal == "" {
+		return errorResponse(Errorf(StatusBadRequest, `signal: "signal" is missing: give a name or number, as "HUP" or "1"`))
 	}
 	sig, err := signame.Parse(req.Signal)
 	if err != nil {
-		return errorResponse(Errorf(StatusBadRequest, "signal: %v", err))
+		return errorResponse(Errorf(StatusBadRequest, `signal: "signal": %v`, err))
 	}
 	return answer(s.backend.Signal(ctx, sig, req.Slot))
 }
 
 func (s *Server) stop(ctx context.Context, r *request) *response {
 	var req struct{}
-	if err := decodeBody(r, &req); err != nil {
+	if err := decodeBody("stop", r, &req); err != nil {
 		return errorResponse(err)
 	}
 	ans, err := s.backend.Stop(ctx)
@@ -131,20 +141,104 @@ func (s *Server) stop(ctx context.Context, r *request) *response {
 	return jsonResponse(StatusOK, ans)
 }
 
-// decodeBody reads the request's JSON body into v; an empty body is {}.
-func decodeBody(r *request, v any) error {
+// decodeBody reads the request's JSON body into v, a pointer to a
+// struct; an empty body is {}. A body that does not fit is refused with
+// one line naming the request (what), the field and what it takes.
+func decodeBody(what string, r *request, v any) error {
 	if len(bytes.TrimSpace(r.body)) == 0 {
 		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(r.body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return Errorf(StatusBadRequest, "bad JSON in the request body: %v", err)
+		return Errorf(StatusBadRequest, "%s: %s", what, jsonProblem(err, v))
 	}
 	if dec.More() {
-		return Errorf(StatusBadRequest, "bad JSON in the request body: more than one value")
+		return Errorf(StatusBadRequest, "%s: the body holds more than one JSON value; send one object", what)
 	}
 	return nil
+}
+
+// jsonProblem words a decoding error of encoding/json for the API's user.
+func jsonProblem(err error, v any) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("the body is not JSON: %v (at byte %d)", syntax, syntax.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the body is not JSON: it ends before the value does"
+	case errors.As(err, &typ) && typ.Field == "":
+		return fmt.Sprintf("the body must be a JSON object, as {%s}, not %s", exampleFields(v), article(typ.Value))
+	case errors.As(err, &typ) && typ.Type.Kind() == reflect.Int && strings.Trim(typ.Value, "number -0123456789") == "":
+		return fmt.Sprintf("%q is out of range: %s is too large", typ.Field, article(typ.Value))
+	case errors.As(err, &typ):
+		want := "a whole number"
+		switch typ.Type.Kind() {
+		case reflect.String:
+			want = "a string"
+		case reflect.Bool:
+			want = "true or false"
+		}
+		return fmt.Sprintf("%q must be %s, not %s", typ.Field, want, article(typ.Value))
+	}
+	// The one error left is an unknown field, which encoding/json words
+	// only in text: `json: unknown field "x"`.
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if fields := fieldNames(v); fields != "" {
+			return fmt.Sprintf("unknown field %s (the body takes %s)", name, fields)
+		}
+		return fmt.Sprintf("unknown field %s (the body takes no field; send {} or nothing)", name)
+	}
+	return fmt.Sprintf("the body is not what the API takes: %v", err)
+}
+
+// article writes encoding/json's name for a value a user sent: "number
+// 1.5" is 1.5 as it was written; "string" and "array" get an article.
+func article(value string) string {
+	if n, ok := strings.CutPrefix(value, "number "); ok {
+		return n
+	}
+	switch value {
+	case "array", "object":
+		return "an " + value
+	case "bool":
+		return "true or false"
+	}
+	return "a " + value
+}
+
+// fieldNames lists the JSON fields of the struct v points to: "a", "b"
+// and "c".
+func fieldNames(v any) string {
+	t := reflect.TypeOf(v).Elem()
+	var names []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			names = append(names, strconv.Quote(name))
+		}
+	}
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// exampleFields is the fields of v as an object's inside, for a hint.
+func exampleFields(v any) string {
+	switch v.(type) {
+	case *ScaleRequest:
+		return `"workers": 4`
+	case *RestartRequest:
+		return `"slot": 0`
+	case *SignalRequest:
+		return `"signal": "HUP"`
+	}
+	return ""
 }
 
 func answer(err error) *response {

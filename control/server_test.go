@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -184,4 +185,29 @@ func TestConnectionsBeyondTheLimitAreClosed(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond) // the poll's interval, under the deadline above
 	}
+}
+
+// FuzzDecodeBody: whatever body a client sends, each request's decoder
+// either takes it or refuses it with 400 and one line that names the
+// request.
+func FuzzDecodeBody(f *testing.F) {
+	for _, seed := range []string{
+		`{"workers": 2}`, `{"change": -1, "no_wait": true}`, `{"slot": 99999999999999999999}`,
+		`{"signal": 1}`, `[1]`, `"x"`, `{bad`, `{"workers":`, `{} {}`, `{"a\nb": 1}`, "\x00", `{"slot": 1e3}`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		r := &request{body: []byte(body)}
+		for what, v := range map[string]any{"scale": new(ScaleRequest), "restart": new(RestartRequest), "signal": new(SignalRequest), "stop": new(struct{})} {
+			err := decodeBody(what, r, v)
+			if err == nil {
+				continue
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Status != StatusBadRequest || strings.ContainsAny(e.Msg, "\r\n") || !strings.HasPrefix(e.Msg, what+": ") {
+				t.Fatalf("%s with body %q: %v; want 400 and one line that begins %q", what, body, err, what+": ")
+			}
+		}
+	})
 }

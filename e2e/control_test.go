@@ -226,7 +226,7 @@ func TestScaleUpAndDown(t *testing.T) {
 	}
 	for _, bad := range []struct {
 		arg, msg string
-	}{{"99", "slotrun: scale: 99 is more than --slots 8\n"}, {"0", "slotrun: scale: 0 workers: one is the minimum (slotrun stop stops them all)\n"}, {"-4", "slotrun: scale: 0 workers: one is the minimum\n"}} {
+	}{{"99", "slotrun: scale: 99 is more than --slots 8 (\"workers\" runs from 1 to 8)\n"}, {"0", "slotrun: scale: 0 workers: one is the minimum (slotrun stop stops them all)\n"}, {"-4", "slotrun: scale: -4 would leave fewer than one worker (\"change\" runs from -3 to +4 with 4 workers and --slots 8)\n"}} {
 		if code, _, errs := client(t, p.dir, "scale", bad.arg); code != 2 || errs != bad.msg {
 			t.Errorf("scale %s: exit %d, %q; want 2, %q", bad.arg, code, errs, bad.msg)
 		}
@@ -258,13 +258,13 @@ func TestRestartOneSlotReplacesExactlyThatWorker(t *testing.T) {
 	if st.Rolling != nil {
 		t.Errorf("rolling = %+v after the restart; want null", st.Rolling)
 	}
-	if code, _, errs := client(t, p.dir, "restart", "--slot", "9"); code != 2 || errs != "slotrun: restart: slot 9 is beyond --slots 4 (slots run from 0 to 3)\n" {
+	if code, _, errs := client(t, p.dir, "restart", "--slot", "9"); code != 2 || errs != "slotrun: restart: slot 9 is beyond --slots 4 (\"slot\" runs from 0 to 3)\n" {
 		t.Errorf("restart --slot 9: exit %d, %q", code, errs)
 	}
-	if code, _, errs := client(t, p.dir, "restart", "--slot", "3"); code != 1 || errs != "slotrun: restart: slot 3 is not in use\n" {
+	if code, _, errs := client(t, p.dir, "restart", "--slot", "3"); code != 1 || errs != "slotrun: restart: slot 3 is not in use (slots in use: 0-2)\n" {
 		t.Errorf("restart --slot 3: exit %d, %q", code, errs)
 	}
-	if code, _, errs := client(t, p.dir, "signal", "--slot", "3", "HUP"); code != 1 || errs != "slotrun: signal: slot 3 is not in use\n" {
+	if code, _, errs := client(t, p.dir, "signal", "--slot", "3", "HUP"); code != 1 || errs != "slotrun: signal: slot 3 is not in use (slots in use: 0-2)\n" {
 		t.Errorf("signal --slot 3: exit %d, %q", code, errs)
 	}
 }
@@ -361,14 +361,14 @@ func TestCurlSpeaksToTheControlSocket(t *testing.T) {
 		body string // substring
 	}{
 		{[]string{"http://slotrun/v1/status"}, "200", `"workers":[{"slot":0,"id":0,`},
-		{[]string{"http://slotrun/v1/nope"}, "404", `{"error":"no such endpoint \"/v1/nope\" (try GET /v1/status)"}`},
+		{[]string{"http://slotrun/v1/nope"}, "404", `{"error":"no such endpoint \"/v1/nope\" (the API has GET /v1/status, `},
 		{[]string{"-X", "DELETE", "http://slotrun/v1/status"}, "405", `{"error":"/v1/status needs GET, not DELETE"}`},
 		{[]string{"http://slotrun/v1/scale"}, "405", `{"error":"/v1/scale needs POST, not GET"}`},
-		{[]string{"-d", "{bad", "http://slotrun/v1/scale"}, "400", `{"error":"bad JSON in the request body: `},
+		{[]string{"-d", "{bad", "http://slotrun/v1/scale"}, "400", `{"error":"scale: the body is not JSON: `},
 		{[]string{"-d", `{"workers": 2, "extra": 1}`, "http://slotrun/v1/scale"}, "400", `unknown field \"extra\"`},
-		{[]string{"-d", `{"workers": 0}`, "http://slotrun/v1/scale"}, "400", `{"error":"scale: 0 workers: one is the minimum"}`},
-		{[]string{"-d", `{"workers": 99}`, "http://slotrun/v1/scale"}, "400", `{"error":"scale: 99 is more than --slots 4"}`},
-		{[]string{"-d", `{}`, "http://slotrun/v1/scale"}, "400", `give either \"workers\": N or \"change\": K`},
+		{[]string{"-d", `{"workers": 0}`, "http://slotrun/v1/scale"}, "400", `{"error":"scale: 0 workers: one is the minimum (\"workers\" runs from 1 to 4)"}`},
+		{[]string{"-d", `{"workers": 99}`, "http://slotrun/v1/scale"}, "400", `{"error":"scale: 99 is more than --slots 4 (\"workers\" runs from 1 to 4)"}`},
+		{[]string{"-d", `{}`, "http://slotrun/v1/scale"}, "400", `give \"workers\": N (the number to run) or \"change\": K`},
 		{[]string{"-d", `{"slot": 9}`, "http://slotrun/v1/restart"}, "400", `slot 9 is beyond --slots 4`},
 		{[]string{"-d", `{"slot": 3}`, "http://slotrun/v1/restart"}, "409", `slot 3 is not in use`},
 		{[]string{"-d", `{"signal": "BOGUS"}`, "http://slotrun/v1/signal"}, "400", `unknown signal \"BOGUS\"`},

@@ -23,7 +23,7 @@ var (
 	famWorkers     = family{"slotrun_workers", "gauge", "Workers in each state: starting, ready, stopping, backoff."}
 	famReady       = family{"slotrun_worker_ready", "gauge", "1 if the slot's worker is ready, else 0."}
 	famWorkerStart = family{"slotrun_worker_start_time_seconds", "gauge", "When the slot's running worker started, in seconds since the Unix epoch."}
-	famRestarts    = family{"slotrun_worker_restarts_total", "counter", "Restarts of the slot's worker after it ended, since the supervisor started."}
+	famRestarts    = family{"slotrun_worker_restarts_total", "counter", "Restarts of the slot's worker after it ended, since the supervisor started (not reset when a scale-down and scale-up give the slot a new worker)."}
 	famLastExit    = family{"slotrun_worker_last_exit_code", "gauge", "Exit code of the slot's last worker to end; 128+signal if a signal killed it."}
 	famRolling     = family{"slotrun_rolling_restarts_total", "counter", "Rolling restarts since the supervisor started, by result: completed or halted."}
 )
@@ -102,7 +102,7 @@ func appendMetrics(b []byte, st *Status) []byte {
 		return unixSeconds(w.Started), !w.Started.IsZero()
 	})
 	b = perSlot(b, famRestarts, st.Workers, func(w *Worker) (float64, bool) {
-		return float64(w.Restarts), true
+		return float64(w.RestartsTotal), true
 	})
 	b = perSlot(b, famLastExit, st.Workers, func(w *Worker) (float64, bool) {
 		if w.LastExit == nil {

@@ -71,6 +71,10 @@ type Worker struct {
 	NextStartInSeconds *float64 `json:"next_start_in_seconds,omitempty"`
 
 	Started time.Time `json:"-"` // zero when no worker runs
+	// RestartsTotal counts the slot's restarts since the supervisor
+	// started, for the metrics' counter; Restarts counts those of the
+	// worker since the slot was taken (at start or by a scale-up).
+	RestartsTotal int `json:"-"`
 }
 
 // Exit is how a worker's last process ended: a code or a signal's name.

@@ -402,7 +402,7 @@ func (s *supervisor) status() *control.Status {
 		if sl.state == stateIdle {
 			continue
 		}
-		w := control.Worker{Slot: sl.id, ID: s.opts.ID(sl.id), State: publicState(sl.state), Restarts: sl.restartCount, Status: sl.status}
+		w := control.Worker{Slot: sl.id, ID: s.opts.ID(sl.id), State: publicState(sl.state), Restarts: sl.restartCount, RestartsTotal: sl.restartsTotal, Status: sl.status}
 		if sl.state.running() || sl.state == stateDraining {
 			w.PID = sl.pid
 			w.Started = sl.started

@@ -214,6 +214,7 @@ func (s *supervisor) scheduleRestart(sl *slot) {
 	}
 	sl.log.Info("restart scheduled", "delay", delay.String(), "failures", sl.failures)
 	sl.restartCount++
+	sl.restartsTotal++
 	if !quick {
 		s.spawn(sl)
 		return

@@ -92,3 +92,44 @@ func TestScaleDuringAStopDoesNothing(t *testing.T) {
 	h.signal(syscall.SIGTTIN)
 	h.wantStates("stopping idle")
 }
+
+// A slot removed by a scale-down and taken again by a scale-up holds a new
+// worker, which starts fresh in status: no restarts, no last exit, no
+// STATUS= text, no backoff streak of the worker before it. The metrics'
+// count of the slot's restarts goes on from where it was: a counter never
+// goes down while slotrun runs.
+func TestReAddedSlotStartsFreshInStatusNotInMetrics(t *testing.T) {
+	opts := testOptions(2)
+	opts.Slots = 2
+	h := start(t, opts)
+	for range 2 {
+		h.exit(1, code(3))
+		h.advance(time.Minute)
+	}
+	h.s.slots[1].status = "warming up"
+	h.wantStates("ready ready")
+	w := h.s.status().Workers[1]
+	if w.Restarts != 2 || w.RestartsTotal != 2 || w.LastExit == nil || *w.LastExit.Code != 3 || w.Status != "warming up" {
+		t.Fatalf("slot 1 before the scale-down: %+v; want 2 restarts, last exit 3, its STATUS=", w)
+	}
+	h.signal(syscall.SIGTTOU)
+	h.wantStates("ready idle")
+	h.signal(syscall.SIGTTIN)
+	h.wantStates("ready starting")
+	w = h.s.status().Workers[1]
+	if w.Restarts != 0 || w.LastExit != nil || w.Status != "" || w.NextStartInSeconds != nil {
+		t.Errorf("slot 1 re-added: %+v; want a fresh worker: 0 restarts, no last exit, no STATUS=", w)
+	}
+	if w.RestartsTotal != 2 {
+		t.Errorf("slot 1 re-added: the metrics' restarts went from 2 to %d; a counter never goes down", w.RestartsTotal)
+	}
+	if sl := h.s.slots[1]; sl.failures != 0 || len(sl.restarts) != 0 {
+		t.Errorf("slot 1 re-added: failure streak %d, restarts in the window %d; want none", sl.failures, len(sl.restarts))
+	}
+	// Its own failures count from there.
+	h.exit(1, code(4))
+	w = h.s.status().Workers[1]
+	if w.Restarts != 1 || w.RestartsTotal != 3 || *w.LastExit.Code != 4 {
+		t.Errorf("slot 1 after the new worker failed: %+v; want 1 restart (3 in all), last exit 4", w)
+	}
+}

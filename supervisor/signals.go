@@ -107,6 +107,7 @@ func (s *supervisor) scaleUp() *slot {
 		}
 		sl.holder = s.self
 		sl.log.Info("scaling up")
+		sl.takenAgain()
 		s.spawn(sl)
 		return sl
 	}

@@ -101,11 +101,13 @@ type slot struct {
 	restarts []time.Time // restarts within the window, for max-restarts
 
 	// For status and metrics (docs/control.md): restarts by the policy
-	// since slotrun started, never reset; whether lastExit holds an exit;
-	// when a slot in backoff starts again.
-	restartCount int
-	exited       bool
-	nextStart    time.Time
+	// since the slot was taken (at start, or by a scale-up), and since
+	// slotrun started, never reset (a metric's counter); whether lastExit
+	// holds an exit; when a slot in backoff starts again.
+	restartCount  int
+	restartsTotal int
+	exited        bool
+	nextStart     time.Time
 
 	timer     slotTimer     // ready watch, backoff, or kill deadline
 	poll      slotTimer     // looks at a draining group
@@ -124,6 +126,18 @@ type slot struct {
 // active reports whether the slot counts as one of the supervisor's workers:
 // in use and not on its way out.
 func (sl *slot) active() bool { return sl.state != stateIdle && sl.then != thenRemove }
+
+// takenAgain readies a slot that a scale-up takes after a scale-down (or
+// after it ended by the policy) for a new worker: what status shows of
+// the worker before it, and its failures, are that worker's and not the
+// new one's. restartsTotal goes on.
+func (sl *slot) takenAgain() {
+	sl.restartCount = 0
+	sl.exited, sl.lastExit = false, exitStatus{}
+	sl.status = ""
+	sl.nextStart = time.Time{}
+	sl.failures, sl.restarts = 0, nil
+}
 
 // stopAsked raises what happens to the slot once its worker is gone.
 func (sl *slot) stopAsked(then afterGone) { sl.then = max(sl.then, then) }

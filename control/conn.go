@@ -7,6 +7,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -57,6 +58,10 @@ type connServer struct {
 	// maxConns bounds the connections served at once; more are closed as
 	// soon as they are accepted.
 	maxConns int
+	// waits tells the requests that may wait long for their answer (a
+	// rolling restart): while one waits, the server watches its client,
+	// and a client that goes away ends the wait (see watchClient).
+	waits func(*request) bool
 
 	ctx    context.Context // cancelled by Close: waiting handlers give up
 	cancel context.CancelFunc
@@ -69,8 +74,10 @@ type connServer struct {
 	wg       sync.WaitGroup
 }
 
-func startConnServer(l net.Listener, h handler, refuse func(int, string) *response, maxConns int, log hclog.Logger) *connServer {
-	s := &connServer{l: l, handle: h, refuse: refuse, log: log, maxConns: maxConns, conns: map[net.Conn]struct{}{}}
+// startConnServer serves l with h; waits, if not nil, tells the requests
+// whose clients are watched while they wait.
+func startConnServer(l net.Listener, h handler, refuse func(int, string) *response, waits func(*request) bool, maxConns int, log hclog.Logger) *connServer {
+	s := &connServer{l: l, handle: h, refuse: refuse, waits: waits, log: log, maxConns: maxConns, conns: map[net.Conn]struct{}{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.accept()
@@ -186,7 +193,14 @@ func (s *connServer) serve(c net.Conn) {
 		}
 		c.SetReadDeadline(time.Time{})
 		ctx, cancel := context.WithTimeout(s.ctx, requestTimeout)
+		var watched func()
+		if s.waits != nil && s.waits(req) {
+			watched = s.watchClient(c, br, req, cancel)
+		}
 		resp := s.handle(ctx, peer, req)
+		if watched != nil {
+			watched()
+		}
 		cancel()
 		if !req.keepAlive() {
 			resp.close = true
@@ -198,6 +212,35 @@ func (s *connServer) serve(c net.Conn) {
 			return
 		}
 		deadline = idleTimeout
+	}
+}
+
+// watchClient notices a client that goes away while its request waits
+// for an answer (docs/control.md, "Clients that go away"): one goroutine
+// blocks in a read of the connection, which the runtime's poller wakes
+// only when the client sends or closes, so watching costs no wakeup. End
+// of file or an error cancels the request, so its handler returns at once
+// and the connection, its goroutine and its buffers are freed; what the
+// request began goes on. Bytes the client sends meanwhile stay in br for
+// the next request. The returned func ends the watch; it returns once the
+// watching goroutine has stopped reading.
+func (s *connServer) watchClient(c net.Conn, br *bufio.Reader, req *request, cancel context.CancelFunc) (stop func()) {
+	done := make(chan struct{})
+	var stopping atomic.Bool
+	go func() {
+		defer close(done)
+		if _, err := br.Peek(1); err != nil && !stopping.Load() {
+			cancel()
+			s.log.Info("the client went away before its answer; what it asked for goes on", "request", req.method+" "+req.path)
+		}
+	}()
+	return func() {
+		stopping.Store(true)
+		// A deadline in the past wakes the read at once; the answer's
+		// write sets a deadline of its own.
+		c.SetReadDeadline(time.Unix(1, 0))
+		<-done
+		c.SetReadDeadline(time.Time{})
 	}
 }
 

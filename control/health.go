@@ -32,7 +32,7 @@ func ServeHTTP(addr string, backend Backend, log hclog.Logger) (*HTTPServer, err
 	s := &HTTPServer{backend: backend, addr: l.Addr()}
 	s.conns = startConnServer(l, s.handle, func(status int, msg string) *response {
 		return textResponse(status, msg)
-	}, maxHTTPConns, log)
+	}, nil, maxHTTPConns, log)
 	return s, nil
 }
 

@@ -34,7 +34,7 @@ func Serve(l net.Listener, path string, backend Backend, log hclog.Logger) *Serv
 	s := &Server{backend: backend, log: log, path: path, uid: os.Getuid()}
 	s.conns = startConnServer(l, s.handle, func(status int, msg string) *response {
 		return errorResponse(Errorf(status, "%s", msg))
-	}, maxControlConns, log)
+	}, waitsForOutcome, maxControlConns, log)
 	return s
 }
 
@@ -45,6 +45,13 @@ func (s *Server) Close() {
 	if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.log.Warn("cannot remove the control socket", "path", s.path, "error", err)
 	}
+}
+
+// waitsForOutcome tells the requests that may wait long for their answer,
+// a scale or a rolling restart: the server watches their clients while
+// they wait.
+func waitsForOutcome(r *request) bool {
+	return r.method == "POST" && (r.path == "/v1/scale" || r.path == "/v1/restart")
 }
 
 // route is one endpoint of the API.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 type fakeBackend struct {
 	block   chan struct{}
 	arrived chan struct{}
+	ended   chan error // the error of a wait that ended without an answer
 	scaled  []ScaleRequest
 	signals []syscall.Signal
 }
@@ -34,6 +36,9 @@ func (f *fakeBackend) wait(ctx context.Context) error {
 	case <-f.block:
 		return nil
 	case <-ctx.Done():
+		if f.ended != nil {
+			f.ended <- ctx.Err()
+		}
 		return ctx.Err()
 	}
 }
@@ -210,4 +215,55 @@ func FuzzDecodeBody(f *testing.F) {
 			}
 		}
 	})
+}
+
+// rawConn connects to the control socket the client c talks to.
+func rawConn(t *testing.T, c *Client) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("unix", c.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// TestAWaitEndsWhenItsClientGoesAway: the request of a client that closes
+// its connection while the request waits is cancelled at once, not when
+// its outcome comes.
+func TestAWaitEndsWhenItsClientGoesAway(t *testing.T) {
+	fb := &fakeBackend{block: make(chan struct{}), arrived: make(chan struct{}, 1), ended: make(chan error, 1)}
+	defer close(fb.block)
+	conn := rawConn(t, serveFake(t, fb))
+	io.WriteString(conn, "POST /v1/restart HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
+	<-fb.arrived
+	conn.Close()
+	select {
+	case err := <-fb.ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the wait ended with %v; want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the wait went on after its client had gone")
+	}
+}
+
+// TestAWatchedWaitKeepsTheNextRequest: bytes a client sends while its
+// request waits (the next request on the connection) are not lost to the
+// watch, and do not end the wait.
+func TestAWatchedWaitKeepsTheNextRequest(t *testing.T) {
+	fb := &fakeBackend{block: make(chan struct{}), arrived: make(chan struct{}, 1)}
+	conn := rawConn(t, serveFake(t, fb))
+	io.WriteString(conn, "POST /v1/scale HTTP/1.1\r\nContent-Length: 14\r\n\r\n{\"workers\": 2}")
+	<-fb.arrived
+	io.WriteString(conn, "GET /v1/status HTTP/1.1\r\nConnection: close\r\n\r\n")
+	close(fb.block)
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	all, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(all), "HTTP/1.1 200 OK"); n != 2 || !strings.Contains(string(all), `"name":"t"`) {
+		t.Errorf("answers: %q; want two 200s, the second the status", all)
+	}
 }

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -28,26 +29,46 @@ func (controlRequest) isEvent() {}
 func (shutdownDue) isEvent()    {}
 
 // waiter is a control request waiting for the supervisor to reach a
-// state: until is checked after every step of the loop.
+// state: until is checked after every step of the loop. gone is closed
+// when nobody waits for the answer any more (the client went away): the
+// waiter is dropped; what the request began goes on.
 type waiter struct {
 	until  func() bool
 	answer func(error)
+	gone   <-chan struct{}
 }
 
-// answerWaiters answers the requests whose wait is over.
+// answerWaiters answers the requests whose wait is over, and drops those
+// whose client has gone: checked after every step, so a client that keeps
+// coming and going during a long rolling restart leaves nothing behind.
 func (s *supervisor) answerWaiters() {
-	if len(s.waiters) == 0 {
-		return
-	}
-	keep := s.waiters[:0]
-	for _, w := range s.waiters {
-		if w.until() {
-			w.answer(nil)
-		} else {
-			keep = append(keep, w)
+	if len(s.waiters) > 0 {
+		keep := s.waiters[:0]
+		for _, w := range s.waiters {
+			switch {
+			case closed(w.gone):
+			case w.until():
+				w.answer(nil)
+			default:
+				keep = append(keep, w)
+			}
 		}
+		clear(s.waiters[len(keep):])
+		s.waiters = keep
 	}
-	s.waiters = keep
+	if len(s.rolls.waiters) > 0 {
+		s.rolls.waiters = slices.DeleteFunc(s.rolls.waiters, func(w rollWaiter) bool { return closed(w.gone) })
+	}
+}
+
+// closed reports whether ch is closed; a nil ch never is.
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // dropWaiters answers every waiting request, as the loop ends.
@@ -140,11 +161,11 @@ func (s *supervisor) exitBound() time.Duration {
 }
 
 func (b backend) Scale(ctx context.Context, req control.ScaleRequest) error {
-	return b.askErr(ctx, func(s *supervisor, answer func(error)) { s.scaleTo(req, answer) })
+	return b.askErr(ctx, func(s *supervisor, answer func(error)) { s.scaleTo(req, answer, ctx.Done()) })
 }
 
 func (b backend) Restart(ctx context.Context, req control.RestartRequest) error {
-	return b.askErr(ctx, func(s *supervisor, answer func(error)) { s.restartRequest(req, answer) })
+	return b.askErr(ctx, func(s *supervisor, answer func(error)) { s.restartRequest(req, answer, ctx.Done()) })
 }
 
 func (b backend) Signal(ctx context.Context, sig syscall.Signal, slot *int) error {
@@ -176,8 +197,9 @@ func (s *supervisor) refuseWhileStopping(what string) error {
 }
 
 // scaleTo sets the number of workers, as TTIN and TTOU do one at a time,
-// and answers once the new workers are started and the removed ones gone.
-func (s *supervisor) scaleTo(req control.ScaleRequest, answer func(error)) {
+// and answers once the new workers are started and the removed ones gone,
+// unless gone is closed first.
+func (s *supervisor) scaleTo(req control.ScaleRequest, answer func(error), gone <-chan struct{}) {
 	if err := s.refuseWhileStopping("scale"); err != nil {
 		answer(err)
 		return
@@ -222,6 +244,7 @@ func (s *supervisor) scaleTo(req control.ScaleRequest, answer func(error)) {
 			return true
 		},
 		answer: answer,
+		gone:   gone,
 	})
 }
 
@@ -297,8 +320,9 @@ func (s *supervisor) slotsInUse() string {
 }
 
 // restartRequest begins a rolling restart of every slot, or of one, and
-// answers when the round that covers it has ended.
-func (s *supervisor) restartRequest(req control.RestartRequest, answer func(error)) {
+// answers when the round that covers it has ended, unless gone is closed
+// first: the rolling restart goes on either way.
+func (s *supervisor) restartRequest(req control.RestartRequest, answer func(error), gone <-chan struct{}) {
 	slot := req.Slot
 	if err := s.refuseWhileStopping("restart"); err != nil {
 		answer(err)
@@ -329,7 +353,7 @@ func (s *supervisor) restartRequest(req control.RestartRequest, answer func(erro
 		answer(nil)
 		return
 	}
-	s.rolls.waiters = append(s.rolls.waiters, rollWaiter{round: round, answer: halted})
+	s.rolls.waiters = append(s.rolls.waiters, rollWaiter{round: round, answer: halted, gone: gone})
 	s.rollRequest(target)
 }
 

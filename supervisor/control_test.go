@@ -71,7 +71,7 @@ func TestScaleDownAnswersWhenTheWorkersAreGone(t *testing.T) {
 	h := start(t, opts)
 	h.proc(2).stubborn = true
 	var a answers
-	h.s.scaleTo(control.ScaleRequest{Workers: intp(2)}, a.answer)
+	h.s.scaleTo(control.ScaleRequest{Workers: intp(2)}, a.answer, nil)
 	h.settle()
 	a.want(t, 0)
 	h.exit(2, code(0))
@@ -87,8 +87,8 @@ func TestScaleDownAnswersWhenTheWorkersAreGone(t *testing.T) {
 func TestScaleRefusals(t *testing.T) {
 	h := start(t, testOptions(2))
 	var a answers
-	h.s.scaleTo(control.ScaleRequest{Workers: intp(3)}, a.answer)
-	h.s.scaleTo(control.ScaleRequest{Change: intp(-2)}, a.answer)
+	h.s.scaleTo(control.ScaleRequest{Workers: intp(3)}, a.answer, nil)
+	h.s.scaleTo(control.ScaleRequest{Change: intp(-2)}, a.answer, nil)
 	h.settle()
 	a.want(t, 2)
 	for _, err := range a.got {
@@ -100,8 +100,8 @@ func TestScaleRefusals(t *testing.T) {
 	h.proc(0).stubborn = true
 	h.signal(syscall.SIGTERM)
 	var b answers
-	h.s.scaleTo(control.ScaleRequest{Workers: intp(1)}, b.answer)
-	h.s.restartRequest(control.RestartRequest{}, b.answer)
+	h.s.scaleTo(control.ScaleRequest{Workers: intp(1)}, b.answer, nil)
+	h.s.restartRequest(control.RestartRequest{}, b.answer, nil)
 	b.want(t, 2)
 	for _, err := range b.got {
 		if httpStatus(err) != http.StatusConflict {
@@ -116,9 +116,9 @@ func TestRestartRequestsAnswerWhenTheirRoundEnds(t *testing.T) {
 	h := start(t, rollingOptions(2))
 	h.advance(time.Second)
 	var first, second answers
-	h.s.restartRequest(control.RestartRequest{}, first.answer)
+	h.s.restartRequest(control.RestartRequest{}, first.answer, nil)
 	h.settle()
-	h.s.restartRequest(control.RestartRequest{Slot: intp(1)}, second.answer)
+	h.s.restartRequest(control.RestartRequest{Slot: intp(1)}, second.answer, nil)
 	h.settle()
 	first.want(t, 0)
 	h.advance(time.Second) // slot 0's new worker ready; slot 1 restarts
@@ -139,13 +139,47 @@ func TestRestartRequestsAnswerWhenTheirRoundEnds(t *testing.T) {
 	}
 }
 
+// A request whose client went away is dropped at the loop's next step,
+// unanswered; what it began goes on: the rolling restart completes, and
+// the scale-down removes its slot.
+func TestWaitersOfClientsThatWentAwayAreDropped(t *testing.T) {
+	opts := rollingOptions(3)
+	h := start(t, opts)
+	h.advance(time.Second)
+	var restart, scale answers
+	restartGone, scaleGone := make(chan struct{}), make(chan struct{})
+	h.proc(2).stubborn = true // the scale-down waits for its kill
+	h.s.restartRequest(control.RestartRequest{Slot: intp(0)}, restart.answer, restartGone)
+	h.s.scaleTo(control.ScaleRequest{Workers: intp(2)}, scale.answer, scaleGone)
+	h.settle()
+	if len(h.s.rolls.waiters) != 1 || len(h.s.waiters) != 1 {
+		t.Fatalf("%d rolling and %d scale waiters; want one each", len(h.s.rolls.waiters), len(h.s.waiters))
+	}
+	close(restartGone)
+	close(scaleGone)
+	h.settle()
+	if len(h.s.rolls.waiters) != 0 || len(h.s.waiters) != 0 {
+		t.Errorf("%d rolling and %d scale waiters left after their clients went away; want none", len(h.s.rolls.waiters), len(h.s.waiters))
+	}
+	for range 10 {
+		h.advance(time.Second)
+	}
+	restart.want(t, 0)
+	scale.want(t, 0)
+	st := h.s.status()
+	if st.Rolling != nil || st.RollingDone != 1 || st.Desired != 2 {
+		t.Errorf("after the clients went away: rolling %+v, completed %d, desired %d; want the restart done and 2 workers", st.Rolling, st.RollingDone, st.Desired)
+	}
+	h.wantStates("ready ready idle")
+}
+
 // A halt answers 409 with why, and the status keeps it until the next
 // rolling restart.
 func TestHaltedRestartAnswers409(t *testing.T) {
 	h := start(t, rollingOptions(2))
 	h.advance(time.Second)
 	var a answers
-	h.s.restartRequest(control.RestartRequest{}, a.answer)
+	h.s.restartRequest(control.RestartRequest{}, a.answer, nil)
 	h.settle()
 	h.exit(0, code(1)) // the new worker of slot 0 does not stay up
 	a.want(t, 1)

@@ -49,10 +49,13 @@ type rollingRecord struct {
 	waiters   []rollWaiter
 }
 
-// rollWaiter is a control request waiting for the end of round.
+// rollWaiter is a control request waiting for the end of round. gone is
+// closed when nobody waits for the answer any more (the client went away):
+// the waiter is dropped, the round goes on.
 type rollWaiter struct {
 	round  uint64
 	answer func(error)
+	gone   <-chan struct{}
 }
 
 // rollStart asks for a rolling restart of every slot in use.

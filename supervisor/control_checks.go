@@ -1,0 +1,82 @@
+package supervisor
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/slotrun/slotrun/control"
+)
+
+// The checks of control requests' values (docs/control.md, "Refusals"):
+// each refusal names the field at fault and what it takes.
+
+// checkScale refuses a scale request whose outcome would be fewer than
+// one worker or more than --slots, naming the field and its range.
+func (s *supervisor) checkScale(req control.ScaleRequest, current int) error {
+	m := len(s.slots)
+	if req.Workers != nil {
+		switch n := *req.Workers; {
+		case n < 1:
+			return control.Errorf(control.StatusBadRequest, `scale: %d workers: one is the minimum ("workers" runs from 1 to %d)`, n, m)
+		case n > m:
+			return control.Errorf(control.StatusBadRequest, `scale: %d is more than --slots %d ("workers" runs from 1 to %d)`, n, m, m)
+		}
+		return nil
+	}
+	k := *req.Change
+	span := fmt.Sprintf(`("change" runs from %+d to %+d with %d workers and --slots %d)`, 1-current, m-current, current, m)
+	// Compared without adding: a huge change must not wrap around.
+	switch {
+	case k < 1-current:
+		return control.Errorf(control.StatusBadRequest, "scale: %+d would leave fewer than one worker %s", k, span)
+	case k > m-current:
+		return control.Errorf(control.StatusBadRequest, "scale: %+d would make more than --slots %d %s", k, m, span)
+	}
+	return nil
+}
+
+// slotInUse checks a slot named by a request: outside the id space is a
+// usage error, a slot this supervisor does not use a conflict. Both say
+// which slots there are.
+func (s *supervisor) slotInUse(what string, id int) (*slot, error) {
+	m := len(s.slots)
+	switch {
+	case id < 0:
+		return nil, control.Errorf(control.StatusBadRequest, `%s: slot %d: slots count from 0 ("slot" runs from 0 to %d)`, what, id, m-1)
+	case id >= m:
+		return nil, control.Errorf(control.StatusBadRequest, `%s: slot %d is beyond --slots %d ("slot" runs from 0 to %d)`, what, id, m, m-1)
+	}
+	sl := s.slots[id]
+	if !sl.active() {
+		return nil, control.Errorf(control.StatusConflict, "%s: slot %d is not in use (slots in use: %s)", what, id, s.slotsInUse())
+	}
+	return sl, nil
+}
+
+// slotsInUse lists the active slots in ranges: "0-3, 6".
+func (s *supervisor) slotsInUse() string {
+	var b strings.Builder
+	for i := 0; i < len(s.slots); {
+		if !s.slots[i].active() {
+			i++
+			continue
+		}
+		j := i
+		for j+1 < len(s.slots) && s.slots[j+1].active() {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		if j == i {
+			fmt.Fprintf(&b, "%d", i)
+		} else {
+			fmt.Fprintf(&b, "%d-%d", i, j)
+		}
+		i = j + 1
+	}
+	if b.Len() == 0 {
+		return "none"
+	}
+	return b.String()
+}

@@ -69,9 +69,11 @@ type connServer struct {
 	conns  map[net.Conn]struct{}
 	closed bool
 	full   bool // new connections are being refused
-	// returned is when memory was last given back (see untrack).
-	returned time.Time
-	wg       sync.WaitGroup
+	// returned is when memory was last given back; returnDue is set while
+	// a later return waits for its turn (see untrack).
+	returned  time.Time
+	returnDue bool
+	wg        sync.WaitGroup
 }
 
 // startConnServer serves l with h; waits, if not nil, tells the requests
@@ -140,11 +142,21 @@ func (s *connServer) track(c net.Conn) (ok, full bool) {
 func (s *connServer) untrack(c net.Conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
-	// At most once a second: a client that connects over and over must
-	// not make the runtime collect and scavenge each time.
 	now := time.Now()
-	last := len(s.conns) == 0 && !s.closed && now.Sub(s.returned) >= time.Second
-	if last {
+	last := len(s.conns) == 0 && !s.closed
+	// At most once a second: a client that connects over and over must
+	// not make the runtime collect and scavenge each time. Within the
+	// second, one return is put off to its end, so the last burst's
+	// garbage goes too.
+	wait := time.Second - now.Sub(s.returned)
+	switch {
+	case !last || s.returnDue:
+		last = false
+	case wait > 0:
+		s.returnDue = true
+		time.AfterFunc(wait, s.returnLater)
+		last = false
+	default:
 		s.returned = now
 	}
 	s.mu.Unlock()
@@ -153,12 +165,19 @@ func (s *connServer) untrack(c net.Conn) {
 	}
 }
 
-// returnMemory runs when the last client of a server has gone (at most
-// once a second): the
-// garbage of its requests is collected and the memory given back to the
-// kernel at once, rather than kept by the runtime for requests to come
-// (docs/control.md, "Memory"). The heap is small, so this costs a fraction
-// of a millisecond, once per burst of requests, never while idle.
+func (s *connServer) returnLater() {
+	s.mu.Lock()
+	s.returnDue = false
+	s.returned = time.Now()
+	s.mu.Unlock()
+	returnMemory()
+}
+
+// returnMemory runs when the last client of a server has gone, at most
+// once a second: the garbage of its requests is collected and the memory
+// given back to the kernel, rather than kept by the runtime for requests
+// to come (docs/control.md, "Memory"). The heap is small, so this costs a
+// fraction of a millisecond, once per burst of requests, never while idle.
 var returnMemory = debug.FreeOSMemory
 
 // serve answers the requests of one connection until it closes, errs, or

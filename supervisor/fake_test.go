@@ -29,6 +29,7 @@ type fakeSystem struct {
 	sent    []sentSignal      // every kill, in order
 	forkErr error             // the next forks fail with this, while set
 	strays  map[int]*fakeProc // live children that are no workers
+	settled int               // calls of settleMemory
 }
 
 type fakeProc struct {
@@ -70,6 +71,11 @@ func newFakeSystem() *fakeSystem {
 }
 
 func (f *fakeSystem) now() time.Time { return f.now_ }
+
+func (f *fakeSystem) settleMemory() error {
+	f.settled++
+	return nil
+}
 
 func (f *fakeSystem) afterFunc(d time.Duration, fn func()) func() bool {
 	t := &fakeTimer{at: f.now_.Add(d), f: fn}
@@ -290,6 +296,7 @@ func start(t *testing.T, opts Options, setup ...func(*harness)) *harness {
 	if err := h.s.startWorkers(); err != nil {
 		t.Fatalf("startWorkers: %v", err)
 	}
+	h.s.afterStart()
 	h.settle()
 	t.Cleanup(func() {
 		if h.s.badMoves > 0 {

@@ -1,23 +1,73 @@
 package supervisor
 
 import (
+	"fmt"
 	"os"
 	"runtime/debug"
+
+	"github.com/slotrun/slotrun/internal/imagepages"
 )
 
-// settleMemory runs once the first workers are started. The start's
-// garbage (every worker's environment, the log lines) is collected and its
-// memory given back now, rather than kept by the runtime for the
-// supervisor's whole life. Then the collector is told to keep the heap
-// small: with the default GOGC of 100 the heap may grow to 4 MiB before a
-// collection, more than the rest of the supervisor uses, and requests to
-// the control socket and /metrics would take it there over a few minutes.
-// At 25 the floor is 1 MiB; the live heap is small, so a collection is
-// cheap. Set only after the start, which then runs with no collection of
-// its own. GOGC set in the environment wins (docs/control.md, "Memory").
-func settleMemory() {
+// Memory is settled twice (docs/memory.md): once the first workers are
+// started, and once more when all of them are first ready, after
+// --min-uptime, since their ready timers and log lines are start-up too.
+
+// afterStart runs once start has returned, before the loop.
+func (s *supervisor) afterStart() {
+	s.startedUp = true
+	s.settleMemory()
+	s.settled = s.allReady() // with --min-uptime 0, now
+}
+
+// settleWhenAllReady settles memory the first time every worker is ready
+// after the start.
+func (s *supervisor) settleWhenAllReady() {
+	if s.settled || !s.startedUp || !s.allReady() {
+		return
+	}
+	s.settled = true
+	s.settleMemory()
+}
+
+func (s *supervisor) settleMemory() {
+	if err := s.sys.settleMemory(); err != nil {
+		s.log.Debug("could not give back all start-up memory", "error", err)
+	}
+}
+
+func (s *supervisor) allReady() bool {
+	for _, sl := range s.slots {
+		if sl.active() && sl.state != stateReady {
+			return false
+		}
+	}
+	return true
+}
+
+// settleMemory gives back what the start-up used and will not use again.
+//
+// First the pages of slotrun's own executable are unmapped: most of them
+// served only the start (package initialisation, flags, the config file),
+// and what runs from now on maps its pages back in.
+//
+// Then the garbage is collected and its memory given back now, rather than
+// kept by the runtime for the supervisor's whole life; that collection also
+// maps back what every collection needs, so what is resident afterwards is
+// what the supervisor keeps using. The collector is then told to keep the
+// heap small: with the default GOGC of 100 the heap may grow to 4 MiB
+// before a collection, more than the rest of the supervisor uses, and
+// requests to the control socket and /metrics would take it there over a
+// few minutes. At 25 the floor is 1 MiB; the live heap is small, so a
+// collection is cheap. Set only after the start, which then runs with no
+// collection of its own. GOGC set in the environment wins.
+func (realSystem) settleMemory() error {
+	_, err := imagepages.Release()
 	debug.FreeOSMemory()
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(25)
 	}
+	if err != nil {
+		return fmt.Errorf("settle memory: %w", err)
+	}
+	return nil
 }

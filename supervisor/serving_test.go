@@ -13,7 +13,7 @@ import (
 // worker on a busy machine) is still placed: its group is led by a child
 // of ours, and the loop decides. Anything else is dropped.
 func TestNotifyReaderPlacesAWorkerNotYetRecorded(t *testing.T) {
-	s := newSupervisor(Options{Slots: 1, Logger: hclog.NewNullLogger()}, realSystem{})
+	s := newSupervisor(Options{Slots: 1, Logger: hclog.NewNullLogger()}, newRealSystem())
 	child := exec.Command("sleep", "30")
 	child.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := child.Start(); err != nil {

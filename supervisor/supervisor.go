@@ -69,6 +69,8 @@ type supervisor struct {
 	desiredAtStop int       // workers kept when the stop began, for status
 	waiters       []waiter  // control requests waiting for an outcome
 	servers       []closer  // the control socket and HTTP servers
+	startedUp     bool      // start has returned
+	settled       bool      // memory settled once all workers were ready (memory.go)
 }
 
 func newSupervisor(opts Options, sys system) *supervisor {
@@ -109,7 +111,7 @@ func Run(opts Options) (int, error) {
 	if opts.Stderr == nil {
 		opts.Stderr = os.Stderr
 	}
-	s := newSupervisor(opts, realSystem{})
+	s := newSupervisor(opts, newRealSystem())
 	s.adoptActivation()
 	s.readManager()
 	reserveThreadsUnderPidsLimit()
@@ -138,7 +140,7 @@ func Run(opts Options) (int, error) {
 			}
 			return startErr
 		}
-		settleMemory()
+		s.afterStart()
 		code = s.loop()
 		return errLoopDone
 	}, func(error) { s.quit() })

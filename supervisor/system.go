@@ -20,10 +20,10 @@ import (
 // its decisions can be tested without processes (docs/architecture.md, "The
 // OS seam"). Production uses realSystem; the tests drive a fake through the
 // same methods. Every method is called from the loop goroutine only, except
-// that afterFunc's f runs on a goroutine of its own.
+// that afterFunc's f runs on another goroutine.
 type system interface {
 	now() time.Time
-	// afterFunc calls f once, on its own goroutine, after d; the returned
+	// afterFunc calls f once, on another goroutine, after d; the returned
 	// stop cancels it if it has not fired yet.
 	afterFunc(d time.Duration, f func()) (stop func() bool)
 	// fork starts path as a worker: its own process group, parent-death
@@ -40,6 +40,8 @@ type system interface {
 	// children lists the live children of this process: once every worker
 	// is reaped, what is left are orphans re-parented to us.
 	children() []int
+	// settleMemory gives back the memory the start-up used (memory.go).
+	settleMemory() error
 }
 
 // slotTable is what the supervisor uses of the shared slot table
@@ -53,12 +55,14 @@ type slotTable interface {
 }
 
 // realSystem is the operating system itself.
-type realSystem struct{}
+type realSystem struct{ timers *timerQueue }
+
+func newRealSystem() realSystem { return realSystem{timers: new(timerQueue)} }
 
 func (realSystem) now() time.Time { return time.Now() }
 
-func (realSystem) afterFunc(d time.Duration, f func()) func() bool {
-	return time.AfterFunc(d, f).Stop
+func (r realSystem) afterFunc(d time.Duration, f func()) func() bool {
+	return r.timers.after(d, f)
 }
 
 // fork starts one worker. The child leads its own process group, so a

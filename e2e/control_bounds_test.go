@@ -70,13 +70,14 @@ func TestStopOfAStoppedSupervisorGivesUp(t *testing.T) {
 // --stop-timeout phases) and a margin of 5 s, not for ever.
 func TestStopGivesUpOnASupervisorThatDoesNotExit(t *testing.T) {
 	t.Parallel()
-	p := start(t, "-n", "1", "--shutdown-delay", "1s", "--stop-timeout", "100ms", "--", workerBin)
+	p := start(t, "-n", "1", "--shutdown-delay", "3s", "--stop-timeout", "100ms", "--", workerBin)
 	p.waitReady(0, 0)
 	type result struct {
 		code int
 		errs string
 	}
 	done := make(chan result, 1)
+	listening := socketFDs(t, p.pid())
 	begun := time.Now()
 	go func() {
 		cmd := exec.Command(slotrunBin, "stop")
@@ -92,13 +93,17 @@ func TestStopGivesUpOnASupervisorThatDoesNotExit(t *testing.T) {
 	// Within the shutdown delay: the request was answered, the workers
 	// have not been asked to stop yet.
 	p.waitStderr("stop requested; the workers get the stop signal after the shutdown delay")
+	// The line is logged before the answer is written: freeze only once
+	// the client has its answer and has closed the connection, which the
+	// supervisor then closes too.
+	eventually(t, 2*time.Second, "the stop request's connection closed", func() bool { return socketFDs(t, p.pid()) == listening })
 	p.freeze()
 	r := <-done
-	want := fmt.Sprintf("slotrun: stop: the supervisor (pid %d) has not exited within 6.3s of the stop request; it is stopped (SIGSTOP, Ctrl-Z or a debugger): `kill -CONT %d` resumes it; the stop goes on\n", p.pid(), p.pid())
+	want := fmt.Sprintf("slotrun: stop: the supervisor (pid %d) has not exited within 8.3s of the stop request; it is stopped (SIGSTOP, Ctrl-Z or a debugger): `kill -CONT %d` resumes it; the stop goes on\n", p.pid(), p.pid())
 	if r.code != 1 || r.errs != want {
 		t.Errorf("stop of a supervisor that does not exit: exit %d, %q; want 1, %q", r.code, r.errs, want)
 	}
-	if took := time.Since(begun); took < 6300*time.Millisecond {
+	if took := time.Since(begun); took < 8300*time.Millisecond {
 		t.Errorf("stop gave up after %s, before the bound", took)
 	}
 }

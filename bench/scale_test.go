@@ -111,17 +111,27 @@ func TestScaleFlags(t *testing.T) {
 
 func TestPM2IsCappedWithAReason(t *testing.T) {
 	pm2 := pm2Tool()
-	if why := scaleCap(pm2, pm2MaxN); why != "" {
-		t.Fatalf("PM2 at %d: got %q, want it run", pm2MaxN, why)
+	cases := []struct {
+		tool  *tool
+		n     int
+		storm bool
+		run   bool
+	}{
+		{pm2, pm2MaxN, false, true},
+		{pm2, pm2MaxN + 1, false, false},
+		{pm2, pm2MaxStorm, true, true},
+		{pm2, pm2MaxStorm + 1, true, false},
+		{slotrunTool(), maxScaleN, true, true},
+		{floorTool(), maxScaleN, false, true},
+		{tiniTool(), 8, false, false},
+		{runitTool(), runsvdirMax, true, true},
+		{runitTool(), runsvdirMax + 1, false, false},
 	}
-	if why := scaleCap(pm2, pm2MaxN+1); !strings.Contains(why, "PM2") {
-		t.Fatalf("PM2 above the cap: got %q, want a reason", why)
-	}
-	if why := scaleCap(slotrunTool(), maxScaleN); why != "" {
-		t.Fatalf("slotrun must run at every N: got %q", why)
-	}
-	if why := scaleCap(tiniTool(), 8); why == "" {
-		t.Fatal("tini runs one child: want a reason")
+	for _, c := range cases {
+		why := scaleCap(c.tool, c.n, c.storm)
+		if c.run != (why == "") {
+			t.Errorf("%s, %d workers, storm %v: got %q, want run %v", c.tool.name, c.n, c.storm, why, c.run)
+		}
 	}
 }
 

@@ -60,7 +60,7 @@ func scaleCap(t *tool, n int, storm bool) string {
 	case t.name == "runit" && n > runsvdirMax:
 		return fmt.Sprintf("runsvdir supervises at most %d service directories (a compiled-in limit, runsvdir(8))", runsvdirMax)
 	case t.name == "PM2" && n > pm2MaxN:
-		return fmt.Sprintf("PM2 is not run with more than %d workers: starting 256 took it 3.6 s and stopping them 5.3 s, and its crash storm fails from 256 (see the next note)", pm2MaxN)
+		return fmt.Sprintf("PM2 is not run with more than %d workers: at 256 its start and stop already take seconds (the rows above), and its crash storm fails from 256 (see the next note)", pm2MaxN)
 	case t.name == "PM2" && storm && n > pm2MaxStorm:
 		return fmt.Sprintf("PM2's crash storm is not run with more than %d workers: with 256, fewer than two thirds had started even once after 60 s (its node process at 100%% CPU restarting the others)", pm2MaxStorm)
 	}

@@ -31,7 +31,7 @@ type line struct {
 
 const (
 	panelW, panelH  = 380, 250
-	plotL, plotR    = 58, 12 // margins inside a panel
+	plotL, plotR    = 58, 24 // margins inside a panel: room for the tick labels
 	plotT, plotB    = 34, 40
 	legendH         = 30
 	chartsPerRow    = 2

@@ -239,7 +239,7 @@ func (b *bench) scaleLife(r recorder, n int) {
 	}
 	if done == 3 {
 		res.get(r.tool.name, "stop", n).add(f.stop, nil)
-		b.progress(r, "%d workers: start %.1f ms, PSS %.2f MiB, stop %.1f ms", n, f.start, f.pss, f.stop)
+		b.progress(r, "N=%d: start %.1f ms, PSS %.2f MiB, stop %.1f ms", n, f.start, f.pss, f.stop)
 	}
 }
 

@@ -6,6 +6,7 @@
 //	go run ./bench                      # everything installed, 5 runs after a warm-up
 //	go run ./bench --quick              # CI: slotrun and floor, 1 run, tiny counts
 //	go run ./bench --only slotrun,s6 --runs 7 --json out.json
+//	go run ./bench --scale --svg docs/scale.svg   # the cost curve, N = 1 … 1,024
 //
 // The peers come from bench/peers/install.sh. The bench builds slotrun and
 // its helpers from this checkout into a temporary directory, runs every tool
@@ -42,6 +43,9 @@ type config struct {
 	json    string        // where to write the raw figures ("-": stdout)
 	keep    bool          // keep the scratch directory
 	slotrun string        // a slotrun binary to measure instead of building one
+	scale   bool          // the cost curve instead of the table (scale.go)
+	scaleN  []int         // the worker counts of the cost curve
+	svg     string        // where the cost curve's chart goes
 }
 
 var allTools = []string{"slotrun", "slotrun-serve", "floor", "supervisord", "s6", "runit", "PM2", "tini", "dumb-init"}
@@ -53,6 +57,24 @@ func defaultConfig() config {
 		minAge: 1100 * time.Millisecond,
 		only:   allTools,
 	}
+}
+
+// scaleConfig turns a configuration into the cost curve's: 3 runs and a
+// 3 s storm at each N (the curve takes five counts of every tool); with
+// --quick, 1 and 4 workers unless --scale-n says otherwise.
+func scaleConfig(c config, quick bool, ns string) (config, error) {
+	c.scale = true
+	if quick {
+		if ns == defaultScaleN {
+			ns = "1,4"
+		}
+		c.only = []string{"slotrun", "floor"}
+	} else {
+		c.runs, c.storm, c.only = 3, 3*time.Second, scaleTools
+	}
+	var err error
+	c.scaleN, err = parseScaleN(ns)
+	return c, err
 }
 
 // quickConfig proves the bench still works, in seconds: one run, no
@@ -73,14 +95,26 @@ func parseFlags(args []string) (config, error) {
 	jsonOut := fs.String("json", "", "write the raw figures as JSON to `FILE` (bare --json: stdout)")
 	fs.Lookup("json").NoOptDefVal = "-"
 	keep := fs.Bool("keep", false, "keep the scratch directory (configs, logs) for a look afterwards")
+	scale := fs.Bool("scale", false, "measure the cost curve instead: start, stop, PSS and storm CPU per restart at each --scale-n, 3 runs")
+	scaleN := fs.String("scale-n", defaultScaleN, "comma-separated worker `COUNTS` for --scale")
+	svg := fs.String("svg", "", "with --scale, draw the curve as an SVG chart into `FILE`")
 	slotrunBin := fs.String("slotrun-bin", "", "measure this slotrun `BINARY` instead of building one from the checkout (A/B of a build setting or a fix)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
+	var err error
 	cfg := defaultConfig()
 	if *quick {
 		cfg = quickConfig()
 	}
+	if *scale {
+		if cfg, err = scaleConfig(cfg, *quick, *scaleN); err != nil {
+			return config{}, err
+		}
+	} else if fs.Changed("scale-n") || fs.Changed("svg") {
+		return config{}, fmt.Errorf("--scale-n and --svg go with --scale")
+	}
+	cfg.svg = *svg
 	if fs.Changed("runs") {
 		if *runs < 1 {
 			return config{}, fmt.Errorf("--runs: %d is not a positive count", *runs)
@@ -141,6 +175,7 @@ type bench struct {
 	versions map[string]string
 	machine  machine
 	res      results
+	scale    scaleResults
 	run      int // 0 is the warm-up
 	began    time.Time
 }
@@ -158,7 +193,7 @@ func realMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 2
 	}
-	b := &bench{cfg: cfg, missing: map[string]string{}, versions: map[string]string{}, res: results{}}
+	b := &bench{cfg: cfg, missing: map[string]string{}, versions: map[string]string{}, res: results{}, scale: scaleResults{}}
 	if err := becomeSubreaper(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: cannot become a child subreaper:", err)
 		return 1
@@ -177,15 +212,29 @@ func realMain(args []string) int {
 	}
 	b.chooseTools()
 	b.machine = describeMachine()
-	b.measureAll()
-	b.machine.LoadEnd = loadAverage()
-	b.markNA()
-
 	out := os.Stdout
 	if cfg.json == "-" {
 		out = os.Stderr // stdout carries the JSON
 	}
-	b.writeMarkdown(out)
+	if cfg.scale {
+		if err := raiseFileLimit(); err != nil {
+			b.logf("cannot raise the open-file limit: %v", err)
+		}
+		b.measureScale()
+		b.machine.LoadEnd = loadAverage()
+		b.writeScale(out)
+		if cfg.svg != "" {
+			if err := b.writeScaleSVG(cfg.svg); err != nil {
+				fmt.Fprintln(os.Stderr, "bench:", err)
+				return 1
+			}
+		}
+	} else {
+		b.measureAll()
+		b.machine.LoadEnd = loadAverage()
+		b.markNA()
+		b.writeMarkdown(out)
+	}
 	b.writeContext(out)
 	if cfg.json != "" {
 		if err := b.saveJSON(); err != nil {
@@ -194,7 +243,7 @@ func realMain(args []string) int {
 		}
 	}
 	b.logf("done in %v", time.Since(b.began).Round(time.Second))
-	if b.res.failed() {
+	if b.res.failed() || b.scale.failed() {
 		fmt.Fprintln(os.Stderr, "bench: some measurements failed (see the footnotes)")
 		return 1
 	}

@@ -94,7 +94,12 @@ func s6Tool() *tool {
 					return nil, nil, err
 				}
 			}
-			return []string{lookPath("s6-svscan"), scan}, []string{"BENCH_NOTIFY_FD=3"}, nil
+			argv := []string{lookPath("s6-svscan")}
+			if in.n > s6DefaultMax {
+				// s6-svscan supervises 500 services unless told more.
+				argv = append(argv, "-c", strconv.Itoa(in.n))
+			}
+			return append(argv, scan), []string{"BENCH_NOTIFY_FD=3"}, nil
 		},
 		stopSignal: syscall.SIGTERM,
 		hupCommands: func(in *instance) [][]string {
@@ -108,9 +113,12 @@ func s6Tool() *tool {
 		},
 		noDirectHUP: "s6-svscan does not pass SIGHUP on to the services (`s6-svc -h` per service does)",
 		version:     func(b *bench) string { return "s6 " + debVersion(b, "s6") },
-		settings:    "`s6-svscan` over N service dirs, `run` = symlink to the worker, `notification-fd` = 3 (the worker writes its readiness line); HUP by one `s6-svc -h DIR` per service, all started at once; stop by SIGTERM to s6-svscan",
+		settings:    "`s6-svscan` over N service dirs, `run` = symlink to the worker, `notification-fd` = 3 (the worker writes its readiness line); HUP by one `s6-svc -h DIR` per service, all started at once; stop by SIGTERM to s6-svscan; `-c N` above its default of 500 services",
 	}
 }
+
+// s6DefaultMax is how many services s6-svscan supervises without -c.
+const s6DefaultMax = 500
 
 // runitTool: runsvdir over N service directories, run file a symlink to the
 // worker. runsvdir starts a service directory younger than a second only on

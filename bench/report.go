@@ -93,6 +93,7 @@ type report struct {
 	Settings map[string]string `json:"settings"`
 	Config   map[string]any    `json:"config"`
 	Results  results           `json:"results"`
+	Scale    scaleResults      `json:"scale,omitempty"` // tool → metric → N → series
 }
 
 func (b *bench) writeJSON(w io.Writer) error {
@@ -107,8 +108,10 @@ func (b *bench) writeJSON(w io.Writer) error {
 			"runs": b.cfg.runs, "warmup": b.cfg.warmup, "small": b.cfg.small, "large": b.cfg.large,
 			"kills": b.cfg.kills, "hups": b.cfg.hups, "idle_s": b.cfg.idle.Seconds(), "storm_s": b.cfg.storm.Seconds(),
 			"min_age_ms": b.cfg.minAge.Milliseconds(), "restart_budget_s": restartBudget.Seconds(),
+			"scale_n": b.cfg.scaleN,
 		},
 		Results: b.res,
+		Scale:   b.scale,
 	})
 }
 
@@ -173,10 +176,18 @@ func (b *bench) cell(t *tool, m metric, notes *footnotes) string {
 	if s == nil {
 		return "–"
 	}
+	what := t.name + ", " + m.id
+	if m.id == "storm_slots" {
+		return fmt.Sprintf("ok %d/%d", len(s.Runs), len(s.Runs)+len(s.Errors)) + failureNote(s, notes, what)
+	}
+	return formatSeries(m, s, notes, what)
+}
+
+// formatSeries is a cell: the median over the runs with the min–max range,
+// and a footnote, under what, for the runs that failed.
+func formatSeries(m metric, s *series, notes *footnotes, what string) string {
 	var out string
 	switch {
-	case m.id == "storm_slots":
-		out = fmt.Sprintf("ok %d/%d", len(s.Runs), len(s.Runs)+len(s.Errors))
 	case len(s.Runs) == 0:
 		out = "error"
 	case len(s.Runs) == 1:
@@ -184,10 +195,15 @@ func (b *bench) cell(t *tool, m metric, notes *footnotes) string {
 	default:
 		out = fmt.Sprintf("%s (%s–%s)", formatValue(m, s.Median), formatValue(m, s.Min), formatValue(m, s.Max))
 	}
-	if len(s.Errors) > 0 {
-		out += " " + notes.ref(fmt.Sprintf("%s, %s: %d run(s) failed: %s", t.name, m.id, len(s.Errors), s.Errors[0]))
+	return out + failureNote(s, notes, what)
+}
+
+// failureNote refers to a footnote on the runs of s that failed, if any.
+func failureNote(s *series, notes *footnotes, what string) string {
+	if len(s.Errors) == 0 {
+		return ""
 	}
-	return out
+	return " " + notes.ref(fmt.Sprintf("%s: %d run(s) failed: %s", what, len(s.Errors), s.Errors[0]))
 }
 
 // formatValue keeps three significant digits for times, whole numbers for

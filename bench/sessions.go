@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -124,37 +125,58 @@ func (b *bench) repeatHUP(r recorder, in *instance, metric string, cmds [][]stri
 // sessionLarge: start the large count of workers, read the supervisor's
 // memory, stop.
 func (b *bench) sessionLarge(r recorder) {
-	left := []string{"start_large", "pss", "rss", "stop_large"}
-	in, err := b.launch(r.tool, b.cfg.large, modeServe)
+	f, done, err := b.measureLife(r.tool, b.cfg.large)
 	if err != nil {
-		r.fail(err, left...)
-		return
+		// done stages succeeded: start, memory, stop.
+		left := [][]string{{"start_large"}, {"pss", "rss"}, {"stop_large"}}
+		r.fail(err, slices.Concat(left[done:]...)...)
+	}
+	if done >= 1 {
+		r.value("start_large", f.start, nil)
+	}
+	if done >= 2 {
+		r.value("pss", f.pss, nil)
+		r.value("rss", f.rss, nil)
+	}
+	if done == 3 {
+		r.value("stop_large", f.stop, nil)
+		b.progress(r, "start %d: %.1f ms, PSS %.2f MiB, stop %.1f ms", b.cfg.large, f.start, f.pss, f.stop)
+	}
+}
+
+// lifeFigures are what one supervisor of n serving workers gave from its
+// start to its stop.
+type lifeFigures struct {
+	start    float64 // ms, exec → the last worker's first line
+	rss, pss float64 // MiB, summed over the supervisor's processes
+	stop     float64 // ms, stop signal → all gone
+}
+
+// measureLife starts n workers, reads the supervisor's memory, and stops
+// it once every worker has run minAge. done counts the figures it got, in
+// that order (start, memory, stop); on an error, the ones after failed.
+func (b *bench) measureLife(t *tool, n int) (f lifeFigures, done int, err error) {
+	in, err := b.launch(t, n, modeServe)
+	if err != nil {
+		return f, 0, err
 	}
 	defer in.close()
-	v, err := measureStart(in)
-	if err != nil {
-		r.fail(fmt.Errorf("start: %w", err), left...)
-		return
+	if f.start, err = measureStart(in); err != nil {
+		return f, 0, fmt.Errorf("start: %w", err)
 	}
-	r.value("start_large", v, nil)
 	// Let start-up garbage settle, as it would in a server that has run
 	// for a while.
 	time.Sleep(500 * time.Millisecond)
-	rss, pss, err := measureMemory(in)
-	if err != nil {
-		r.fail(fmt.Errorf("memory: %w", err), left[1:]...)
-		return
+	if f.rss, f.pss, err = measureMemory(in); err != nil {
+		return f, 1, fmt.Errorf("memory: %w", err)
 	}
-	r.value("pss", pss, nil)
-	r.value("rss", rss, nil)
 	in.awaitAged(b.cfg.minAge)
 	d, err := in.stop(stopTimeout)
 	if err != nil {
-		r.fail(fmt.Errorf("stop: %w", err), "stop_large")
-		return
+		return f, 2, fmt.Errorf("stop: %w", err)
 	}
-	r.value("stop_large", ms(d), nil)
-	b.progress(r, "start %d: %.1f ms, PSS %.2f MiB, stop %.1f ms", b.cfg.large, v, pss, ms(d))
+	f.stop = ms(d)
+	return f, 3, nil
 }
 
 // sessionSingle: one worker, as a container entrypoint runs it. Its stop

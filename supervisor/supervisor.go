@@ -111,6 +111,7 @@ func Run(opts Options) (int, error) {
 	if opts.Stderr == nil {
 		opts.Stderr = os.Stderr
 	}
+	useOneProcessor()
 	s := newSupervisor(opts, newRealSystem())
 	s.adoptActivation()
 	s.readManager()

@@ -44,6 +44,9 @@ type Client struct {
 // NewClient returns a client of the control socket at path.
 func NewClient(path string) *Client { return &Client{path: path} }
 
+// Path is the control socket's path.
+func (c *Client) Path() string { return c.path }
+
 // Status asks for the status object.
 func (c *Client) Status(ctx context.Context) (*Status, error) {
 	var st Status

@@ -212,9 +212,13 @@ func (s *connServer) serve(c net.Conn) {
 		}
 		c.SetReadDeadline(time.Time{})
 		ctx, cancel := context.WithTimeout(s.ctx, requestTimeout)
+		ex := s.newExchange(c, bw, req)
+		if ex != nil {
+			ctx = context.WithValue(ctx, exchangeKey{}, ex)
+		}
 		var watched func()
-		if s.waits != nil && s.waits(req) {
-			watched = s.watchClient(c, br, req, cancel)
+		if ex != nil && s.waits != nil && s.waits(req) {
+			watched = s.watchClient(c, br, ex, cancel)
 		}
 		resp := s.handle(ctx, peer, req)
 		if watched != nil {
@@ -240,17 +244,19 @@ func (s *connServer) serve(c net.Conn) {
 // only when the client sends or closes, so watching costs no wakeup. End
 // of file or an error cancels the request, so its handler returns at once
 // and the connection, its goroutine and its buffers are freed; what the
-// request began goes on. Bytes the client sends meanwhile stay in br for
+// request began goes on, if the loop had claimed it (see Claim). Bytes the client sends meanwhile stay in br for
 // the next request. The returned func ends the watch; it returns once the
 // watching goroutine has stopped reading.
-func (s *connServer) watchClient(c net.Conn, br *bufio.Reader, req *request, cancel context.CancelFunc) (stop func()) {
+func (s *connServer) watchClient(c net.Conn, br *bufio.Reader, ex *exchange, cancel context.CancelFunc) (stop func()) {
 	done := make(chan struct{})
 	var stopping atomic.Bool
 	go func() {
 		defer close(done)
 		if _, err := br.Peek(1); err != nil && !stopping.Load() {
 			cancel()
-			s.log.Info("the client went away before its answer; what it asked for goes on", "request", req.method+" "+req.path)
+			if ex.abandon() {
+				s.log.Info("the client went away before its answer; what it asked for goes on", "request", ex.what)
+			}
 		}
 	}()
 	return func() {

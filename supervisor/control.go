@@ -82,14 +82,26 @@ func (s *supervisor) dropWaiters() {
 type backend struct{ s *supervisor }
 
 // ask hands do to the loop and waits for the answer it gives through
-// answer (once). It gives up when ctx is done or the loop has ended.
+// answer (once). It gives up when ctx is done or the loop has ended. A
+// request whose client has gone by the time the loop reaches it (it was
+// queued while the supervisor was stopped, and its client gave up) is not
+// carried out (docs/control.md, "Clients that get no answer"). One that
+// the loop has taken and that waits for an outcome tells its client so.
 func (b backend) ask(ctx context.Context, do func(answer func(any, error))) (any, error) {
 	type reply struct {
 		v   any
 		err error
 	}
 	ch := make(chan reply, 1)
-	ev := controlRequest{run: func() { do(func(v any, err error) { ch <- reply{v, err} }) }}
+	taken := make(chan struct{})
+	ev := controlRequest{run: func() {
+		if !control.Claim(ctx) {
+			ch <- reply{nil, context.Canceled}
+			return
+		}
+		do(func(v any, err error) { ch <- reply{v, err} })
+		close(taken)
+	}}
 	select {
 	case b.s.events <- ev:
 	case <-b.s.done:
@@ -97,18 +109,28 @@ func (b backend) ask(ctx context.Context, do func(answer func(any, error))) (any
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	select {
-	case r := <-ch:
-		return r.v, r.err
-	case <-b.s.done:
+	for {
 		select {
 		case r := <-ch:
 			return r.v, r.err
-		default:
-			return nil, control.ErrGone
+		case <-taken:
+			taken = nil
+			select {
+			case r := <-ch: // answered at once: no need to say it was taken
+				return r.v, r.err
+			default:
+				control.Taken(ctx)
+			}
+		case <-b.s.done:
+			select {
+			case r := <-ch:
+				return r.v, r.err
+			default:
+				return nil, control.ErrGone
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
 }
 

@@ -124,4 +124,3 @@ func peerClosed(c net.Conn) bool {
 	})
 	return closed || err != nil
 }
-

@@ -316,14 +316,11 @@ func (s *supervisor) signalRequest(sig syscall.Signal, slot *int) error {
 		s.forward(sig)
 		return nil
 	}
-	sl, err := s.slotInUse("signal", *slot)
+	sl, err := s.slotWithWorker("signal", *slot)
 	if err != nil {
 		return err
 	}
-	if !sl.state.running() {
-		return control.Errorf(control.StatusConflict, "signal: slot %d has no running worker (it is %s)", sl.id, publicState(sl.state))
-	}
-	sl.log.Info("signal requested through the control socket", "signal", signame.Name(sig), "pid", sl.pid)
+	sl.log.Info("signal requested through the control socket", "signal", signame.Name(sig), "pid", sl.pid, "state", publicState(sl.state))
 	s.signalGroup(sl, sig)
 	return nil
 }

@@ -39,6 +39,18 @@ func (s *supervisor) checkScale(req control.ScaleRequest, current int) error {
 // usage error, a slot this supervisor does not use a conflict. Both say
 // which slots there are.
 func (s *supervisor) slotInUse(what string, id int) (*slot, error) {
+	sl, err := s.slotNamed(what, id)
+	if err != nil {
+		return nil, err
+	}
+	if !sl.active() {
+		return nil, control.Errorf(control.StatusConflict, "%s: slot %d is not in use (slots in use: %s)", what, id, s.slotsInUse())
+	}
+	return sl, nil
+}
+
+// slotNamed checks that a slot named by a request is in the id space.
+func (s *supervisor) slotNamed(what string, id int) (*slot, error) {
 	m := len(s.slots)
 	switch {
 	case id < 0:
@@ -46,9 +58,23 @@ func (s *supervisor) slotInUse(what string, id int) (*slot, error) {
 	case id >= m:
 		return nil, control.Errorf(control.StatusBadRequest, `%s: slot %d is beyond --slots %d ("slot" runs from 0 to %d)`, what, id, m, m-1)
 	}
-	sl := s.slots[id]
-	if !sl.active() {
+	return s.slots[id], nil
+}
+
+// slotWithWorker checks a slot named by a request to signal its worker:
+// any slot whose worker or process group is still there will do, one on
+// its way out too (a stop, a scale-down): a worker that does not stop may
+// need a KILL, or a signal that makes it dump its state.
+func (s *supervisor) slotWithWorker(what string, id int) (*slot, error) {
+	sl, err := s.slotNamed(what, id)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case sl.state == stateIdle:
 		return nil, control.Errorf(control.StatusConflict, "%s: slot %d is not in use (slots in use: %s)", what, id, s.slotsInUse())
+	case sl.state == stateBackoff:
+		return nil, control.Errorf(control.StatusConflict, "%s: slot %d has no running worker (it is in backoff)", what, id)
 	}
 	return sl, nil
 }

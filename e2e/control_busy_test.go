@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -28,5 +30,50 @@ func TestSignalReachesAStoppingWorker(t *testing.T) {
 	code, _, errs := client(t, p.dir, "signal", "--slot", "1", "HUP")
 	if want := "slotrun: signal: slot 1 is not in use (slots in use: 0)\n"; code != 1 || errs != want {
 		t.Errorf("signal to a slot given up: exit %d, %q; want 1, %q", code, errs, want)
+	}
+}
+
+// crashUntil is a worker command whose slot 1 fails at once until the
+// file ok exists in its directory; slot 0 always runs.
+func crashUntil() []string {
+	return []string{"sh", "-c", `[ "$COMET_PROCESS_ID" = 0 ] || [ -e ok ] || exit 3; exec "$0" "$@"`, workerBin}
+}
+
+// TestRestartOfASlotInBackoffStartsItNow: a slot waiting out a long
+// backoff after its crashes is started at once by `restart --slot 1` (a
+// fix was deployed), and restart returns once it is ready. Before, restart
+// exited 0 at once, started nothing and counted a completed restart.
+func TestRestartOfASlotInBackoffStartsItNow(t *testing.T) {
+	t.Parallel()
+	p := start(t, append([]string{"-n", "2", "--min-uptime", "200ms", "--backoff-min", "1h", "--backoff-max", "1h", "--"}, crashUntil()...)...)
+	p.waitReady(0, 0)
+	p.waitStderr(`slot-1: restart scheduled: .*delay=1h0m0s`)
+	touch(t, p.dir, "ok")
+	mustClient(t, p.dir, "restart", "--slot", "1")
+	st := statusOf(t, p.dir)
+	if len(st.Workers) != 2 || st.Workers[1].State != "ready" {
+		t.Errorf("after restart --slot 1 of a slot in backoff: %+v; want slot 1 ready", st.Workers)
+	}
+}
+
+// TestRestartOfAllStartsTheSlotsInBackoff: `restart` of every slot starts
+// those in backoff too, one at a time with the others.
+func TestRestartOfAllStartsTheSlotsInBackoff(t *testing.T) {
+	t.Parallel()
+	p := start(t, append([]string{"-n", "2", "--min-uptime", "200ms", "--backoff-min", "1h", "--backoff-max", "1h", "--"}, crashUntil()...)...)
+	first := p.waitReady(0, 0)[0]
+	p.waitStderr(`slot-1: restart scheduled: .*delay=1h0m0s`)
+	touch(t, p.dir, "ok")
+	mustClient(t, p.dir, "restart")
+	st := statusOf(t, p.dir)
+	if len(st.Workers) != 2 || st.Workers[0].State != "ready" || st.Workers[1].State != "ready" || st.Workers[0].PID == first {
+		t.Errorf("after restart with slot 1 in backoff: %+v; want both ready, slot 0 with a new worker (not pid %d)", st.Workers, first)
+	}
+}
+
+func touch(t *testing.T, dir, name string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -77,3 +77,26 @@ func touch(t *testing.T, dir, name string) {
 		t.Fatal(err)
 	}
 }
+
+// TestScaleUpWhileAScaledDownWorkerStops: `scale 3` while the worker that
+// `scale 1` removed still stops (it ignores TERM) takes its slot back and
+// waits until a new worker runs there; exit 0, three workers. Before, it
+// started slot 2, then exited 1 saying every free slot was held by
+// another process, and logged advice to raise --slots.
+func TestScaleUpWhileAScaledDownWorkerStops(t *testing.T) {
+	t.Parallel()
+	p := start(t, "-n", "2", "--slots", "3", "--stop-timeout", "1s", "--", workerBin, "-ignore-term")
+	old := p.waitReady(0, 0, 1)[1]
+	mustClient(t, p.dir, "scale", "--no-wait", "1")
+	p.waitStderr(`slot-1: scaling down`)
+	if code, _, errs := client(t, p.dir, "scale", "3"); code != 0 {
+		t.Fatalf("scale 3 while slot 1 stops: exit %d, %q; want 0", code, errs)
+	}
+	st := statusOf(t, p.dir)
+	if len(st.Workers) != 3 || st.Desired != 3 || st.Workers[1].PID == old || st.Workers[1].State == "stopping" {
+		t.Errorf("after scale 3: desired %d, workers %+v; want 3, slot 1 with a new worker (not pid %d)", st.Desired, st.Workers, old)
+	}
+	if strings.Contains(p.stderr.text(), "--slots larger") {
+		t.Error("the log advises a larger --slots, though a slot of this supervisor was only stopping")
+	}
+}

@@ -238,11 +238,14 @@ func (s *supervisor) scaleTo(req control.ScaleRequest, answer func(error), gone 
 	if n != current {
 		s.log.Info("scaling through the control socket", "from", current, "to", n)
 	}
-	for range n - current {
-		if s.scaleUp() == nil {
-			answer(control.Errorf(control.StatusConflict, "scale: every free slot is held by another process; %d workers run", s.countActive()))
+	var added []*slot
+	for i := range n - current {
+		sl := s.scaleUp()
+		if sl == nil {
+			answer(control.Errorf(control.StatusConflict, "scale: started %d of the %d workers asked for: every other free slot is held by another process (one that shares the slot table); %d workers run", i, n-current, s.countActive()))
 			return
 		}
+		added = append(added, sl)
 	}
 	var removed []*slot
 	for range current - n {
@@ -255,9 +258,16 @@ func (s *supervisor) scaleTo(req control.ScaleRequest, answer func(error), gone 
 		return
 	}
 	s.waiters = append(s.waiters, waiter{
+		// The removed slots are free, and the slots taken back from a
+		// scale-down have their new workers (or are waiting to start).
 		until: func() bool {
 			for _, sl := range removed {
-				if sl.state != stateIdle {
+				if sl.state != stateIdle && sl.then == thenRemove {
+					return false // on its way out, and not taken back since
+				}
+			}
+			for _, sl := range added {
+				if sl.state == stateStopping || sl.state == stateDraining {
 					return false
 				}
 			}

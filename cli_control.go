@@ -65,6 +65,9 @@ func (w where) connect(cmd string) (*control.Client, string, *clientError) {
 		return nil, "", &clientError{exitFailure, fmt.Errorf("%s needs the control socket, and --control none names none", cmd)}
 	}
 	if err := control.CheckPath(path); err != nil {
+		if !w.fs.Changed("control") { // the path comes from the PID file's
+			return nil, "", &clientError{exitUsage, fmt.Errorf("%s: --pidfile %s: the control socket beside it: %w", cmd, pidPath, err)}
+		}
 		return nil, "", &clientError{exitUsage, fmt.Errorf("%s: --control: %w", cmd, err)}
 	}
 	return control.NewClient(path), pidPath, nil
@@ -316,6 +319,9 @@ func (c *cli) restart(args []string) int {
 	fs := pflag.NewFlagSet("slotrun restart", pflag.ContinueOnError)
 	w := addWhere(fs)
 	slot := fs.Int("slot", 0, "restart slot `K` only")
+	if n := flagCount(args, "slot"); n > 1 {
+		return c.fail(exitUsage, fmt.Errorf("restart: --slot is given %d times; name one slot, or none to restart every slot", n))
+	}
 	noWait := fs.Bool("no-wait", false, "return once the rolling restart has begun")
 	timeout := addTakeTimeout(fs)
 	if code, done := c.parseClient(fs, usage, args); done {
@@ -364,6 +370,20 @@ func awaitOutcome(client *control.Client, timeout time.Duration, path string, re
 		return client.Do(ctx, "POST", path, req, nil)
 	}
 	return client.Await(ctx, timeout, "POST", path, req, nil)
+}
+
+// flagCount counts how often --name is given in args (before a "--").
+func flagCount(args []string, name string) int {
+	n := 0
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--"+name || strings.HasPrefix(a, "--"+name+"=") {
+			n++
+		}
+	}
+	return n
 }
 
 // checkTimeout refuses a --timeout that leaves no time to wait.

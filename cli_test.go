@@ -74,6 +74,9 @@ func TestCLIExitCodesAndMessages(t *testing.T) {
 		{[]string{"--ready", "notify", "--watchdog", "1ns", "--", "./worker"}, 2, "", "slotrun: --watchdog: must be 0s (off) or at least 1ms, not 1ns"},
 		{[]string{"--name", strings.Repeat("n", 110), "--", "./worker"}, 2, "", `slotrun: the control socket path ".pid/` + strings.Repeat("n", 110) + `.sock", made from --pidfile .pid/` + strings.Repeat("n", 110) + `.pid (the default), is 120 bytes, more than a unix socket's 107: use a shorter --name or --pidfile, or set --control (none turns it off)`},
 		{[]string{"--restart", "never", "--stop-timeout", "inf", "--", "./worker"}, 2, "", `slotrun: --stop-timeout: "inf" is not a duration (write 500ms, 10s or 1m30s)`},
+		{[]string{"status", "--control", "worker"}, 1, "", "slotrun: status: control socket worker: a regular file, not a socket; does --control name the right path?"},
+		{[]string{"status", "--pidfile", strings.Repeat("p", 110) + ".pid"}, 2, "", "slotrun: status: --pidfile " + strings.Repeat("p", 110) + `.pid: the control socket beside it: the control socket path "` + strings.Repeat("p", 110) + `.sock" is 115 bytes long, more than a unix socket's limit of 107 (choose a shorter --control, or run from a shorter directory)`},
+		{[]string{"restart", "--slot", "1", "--slot=2"}, 2, "", "slotrun: restart: --slot is given 2 times; name one slot, or none to restart every slot"},
 		{[]string{"--restart", "never", "--", "worker"}, 127, "", "slotrun: worker: command not found in PATH (to run ./worker in this directory, write ./worker)"},
 	}
 	for _, tt := range tests {

@@ -145,7 +145,14 @@ func (c *Client) exchange(ctx, taking context.Context, method, path string, body
 
 // dialError words a connect that failed at once.
 func (c *Client) dialError(err error) error {
-	if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+	var st syscall.Stat_t
+	statErr := syscall.Stat(c.path, &st)
+	switch {
+	case statErr == nil && st.Mode&syscall.S_IFMT != syscall.S_IFSOCK:
+		return fmt.Errorf("control socket %s: %s, not a socket; does --control name the right path?", c.path, fileKind(st.Mode))
+	case errors.Is(err, syscall.EACCES) && statErr == nil:
+		return fmt.Errorf("control socket %s: permission denied: it is uid %d's, and only that user and root may use it; run this command as that user", c.path, st.Uid)
+	case errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("%w (nothing answers on %s)", ErrNotRunning, c.path)
 	}
 	return fmt.Errorf("control socket %s: %w", c.path, err)

@@ -242,7 +242,7 @@ func (s *supervisor) scaleTo(req control.ScaleRequest, answer func(error), gone 
 	for i := range n - current {
 		sl := s.scaleUp()
 		if sl == nil {
-			answer(control.Errorf(control.StatusConflict, "scale: started %d of the %d workers asked for: every other free slot is held by another process (one that shares the slot table); %d workers run", i, n-current, s.countActive()))
+			answer(control.Errorf(control.StatusConflict, "scale: started %d of the %d asked for: every other free slot is held by another process (one that shares the slot table); %s run", i, n-current, workers(s.countActive())))
 			return
 		}
 		added = append(added, sl)

@@ -24,7 +24,7 @@ func (s *supervisor) checkScale(req control.ScaleRequest, current int) error {
 		return nil
 	}
 	k := *req.Change
-	span := fmt.Sprintf(`("change" runs from %+d to %+d with %d workers and --slots %d)`, 1-current, m-current, current, m)
+	span := fmt.Sprintf(`("change" runs from %+d to %+d with %s and --slots %d)`, 1-current, m-current, workers(current), m)
 	// Compared without adding: a huge change must not wrap around.
 	switch {
 	case k < 1-current:
@@ -33,6 +33,14 @@ func (s *supervisor) checkScale(req control.ScaleRequest, current int) error {
 		return control.Errorf(control.StatusBadRequest, "scale: %+d would make more than --slots %d %s", k, m, span)
 	}
 	return nil
+}
+
+// workers is "1 worker" or "N workers".
+func workers(n int) string {
+	if n == 1 {
+		return "1 worker"
+	}
+	return fmt.Sprintf("%d workers", n)
 }
 
 // slotInUse checks a slot named by a request: outside the id space is a

@@ -65,6 +65,9 @@ func (w where) connect(cmd string) (*control.Client, string, *clientError) {
 		return nil, "", &clientError{exitFailure, fmt.Errorf("%s needs the control socket, and --control none names none", cmd)}
 	}
 	if err := control.CheckPath(path); err != nil {
+		if !w.fs.Changed("control") { // the path comes from the PID file's
+			return nil, "", &clientError{exitUsage, fmt.Errorf("%s: --pidfile %s: the control socket beside it: %w", cmd, pidPath, err)}
+		}
 		return nil, "", &clientError{exitUsage, fmt.Errorf("%s: --control: %w", cmd, err)}
 	}
 	return control.NewClient(path), pidPath, nil
@@ -258,7 +261,7 @@ func (c *cli) checkLine(st *control.Status) int {
 var scaleArg = regexp.MustCompile(`^[+-]?[0-9]+$`)
 
 func (c *cli) scale(args []string) int {
-	const usage = "slotrun scale [--name NAME | --pidfile PATH | --control PATH] [--no-wait] N | +K | -K"
+	const usage = "slotrun scale [--name NAME | --pidfile PATH | --control PATH] [--no-wait] [--timeout DURATION] N | +K | -K"
 	// -2 would read as a flag: take the count out first.
 	var count string
 	rest := make([]string, 0, len(args))
@@ -272,8 +275,12 @@ func (c *cli) scale(args []string) int {
 	fs := pflag.NewFlagSet("slotrun scale", pflag.ContinueOnError)
 	w := addWhere(fs)
 	noWait := fs.Bool("no-wait", false, "return once the change has begun")
+	timeout := addTakeTimeout(fs)
 	if code, done := c.parseClient(fs, usage, rest); done {
 		return code
+	}
+	if err := checkTimeout("scale", fs, *timeout); err != nil {
+		return c.fail(exitUsage, err)
 	}
 	switch {
 	case fs.NArg() > 0 && count != "" && scaleArg.MatchString(fs.Arg(0)):
@@ -301,22 +308,27 @@ func (c *cli) scale(args []string) int {
 	if cerr != nil {
 		return c.failWith(cerr)
 	}
-	ctx, cancel := interruptible()
-	defer cancel()
-	if err := client.Do(ctx, "POST", "/v1/scale", req, nil); err != nil {
+	if err := awaitOutcome(client, *timeout, "/v1/scale", req, req.NoWait); err != nil {
 		return c.failWith(remoteFailure("scale", pidPath, err))
 	}
 	return exitOK
 }
 
 func (c *cli) restart(args []string) int {
-	const usage = "slotrun restart [--name NAME | --pidfile PATH | --control PATH] [--slot K] [--no-wait]"
+	const usage = "slotrun restart [--name NAME | --pidfile PATH | --control PATH] [--slot K] [--no-wait] [--timeout DURATION]"
 	fs := pflag.NewFlagSet("slotrun restart", pflag.ContinueOnError)
 	w := addWhere(fs)
 	slot := fs.Int("slot", 0, "restart slot `K` only")
+	if n := flagCount(args, "slot"); n > 1 {
+		return c.fail(exitUsage, fmt.Errorf("restart: --slot is given %d times; name one slot, or none to restart every slot", n))
+	}
 	noWait := fs.Bool("no-wait", false, "return once the rolling restart has begun")
+	timeout := addTakeTimeout(fs)
 	if code, done := c.parseClient(fs, usage, args); done {
 		return code
+	}
+	if err := checkTimeout("restart", fs, *timeout); err != nil {
+		return c.fail(exitUsage, err)
 	}
 	if fs.NArg() > 0 {
 		return c.fail(exitUsage, fmt.Errorf("restart: unexpected argument %q (usage: %s)", fs.Arg(0), usage))
@@ -332,12 +344,46 @@ func (c *cli) restart(args []string) int {
 	if cerr != nil {
 		return c.failWith(cerr)
 	}
-	ctx, cancel := interruptible()
-	defer cancel()
-	if err := client.Do(ctx, "POST", "/v1/restart", req, nil); err != nil {
+	if err := awaitOutcome(client, *timeout, "/v1/restart", req, req.NoWait); err != nil {
 		return c.failWith(remoteFailure("restart", pidPath, err))
 	}
 	return exitOK
+}
+
+// addTakeTimeout adds --timeout to scale or restart: the bound on an
+// unresponsive supervisor (docs/control.md, "Clients that get no answer").
+func addTakeTimeout(fs *pflag.FlagSet) *time.Duration {
+	return fs.Duration("timeout", clientTimeout, "give up when the supervisor has not taken the request within `DURATION` (with --no-wait: has not answered); the wait for the outcome itself is not bounded (Ctrl-C ends it)")
+}
+
+// awaitOutcome posts a request that may wait for its outcome. Connecting,
+// and the supervisor's taking of the request, are bounded by timeout, as
+// status is; with noWait that is the whole exchange. The wait for the
+// outcome is long by design (a rolling restart of slow workers): Ctrl-C
+// or TERM ends it, and what was asked goes on.
+func awaitOutcome(client *control.Client, timeout time.Duration, path string, req any, noWait bool) error {
+	ctx, cancel := interruptible()
+	defer cancel()
+	if noWait {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return client.Do(ctx, "POST", path, req, nil)
+	}
+	return client.Await(ctx, timeout, "POST", path, req, nil)
+}
+
+// flagCount counts how often --name is given in args (before a "--").
+func flagCount(args []string, name string) int {
+	n := 0
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--"+name || strings.HasPrefix(a, "--"+name+"=") {
+			n++
+		}
+	}
+	return n
 }
 
 // checkTimeout refuses a --timeout that leaves no time to wait.

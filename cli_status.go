@@ -59,6 +59,11 @@ func writeStatus(w io.Writer, st *control.Status, width int) {
 	}
 	tw.Flush()
 	for _, line := range strings.SplitAfter(table.String(), "\n") {
+		if line == "" {
+			continue
+		}
+		// An empty last column leaves tabwriter's padding behind.
+		line = strings.TrimRight(line, " \n") + "\n"
 		if width > 0 && len(line) > width+1 {
 			line = line[:width-1] + "…\n"
 		}

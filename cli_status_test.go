@@ -64,3 +64,15 @@ func TestStatusTableOnATerminal(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusTableHasNoTrailingSpaces: a row with an empty STATUS column
+// ends at its last value (before, tabwriter's padding was left there).
+func TestStatusTableHasNoTrailingSpaces(t *testing.T) {
+	var b strings.Builder
+	writeStatus(&b, statusForTable(), 0)
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.HasSuffix(line, " ") {
+			t.Errorf("line with trailing spaces: %q", line)
+		}
+	}
+}

@@ -67,6 +67,14 @@ func (c *cli) stop(args []string) int {
 	if err != nil {
 		return c.failWith(remoteFailure("stop", pidPath, err))
 	}
+	// The PID file's supervisor and the one answering on the socket
+	// derived from it must be the same: if another process serves that
+	// path (a --control given to another supervisor), this stop would end
+	// the wrong one.
+	if want := supervisorPID(pidPath, client.Path()); want != 0 && want != st.PID {
+		return c.fail(exitFailure, fmt.Errorf("stop: the control socket %s answers for pid %d, but the PID file %s names pid %d; stopping nothing (does another supervisor use this --control?)",
+			client.Path(), st.PID, pidPath, want))
+	}
 	exited, err := watchExit(st.PID)
 	if err != nil {
 		return c.fail(exitFailure, fmt.Errorf("stop: %w", err))

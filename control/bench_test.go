@@ -65,7 +65,7 @@ func BenchmarkScrape64(b *testing.B) {
 		if _, err := c.Write(req); err != nil {
 			b.Fatal(err)
 		}
-		status, body, err := readResponse(br, 1<<20)
+		status, body, err := readResponse(br, 1<<20, nil)
 		if err != nil || status != 200 {
 			b.Fatal(status, err)
 		}

@@ -66,9 +66,9 @@ type connServer struct {
 	ctx    context.Context // cancelled by Close: waiting handlers give up
 	cancel context.CancelFunc
 	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
+	conns  map[net.Conn]*connState
 	closed bool
-	full   bool // new connections are being refused
+	full   bool // the server is full: idle connections are being closed, or new ones
 	// returned is when memory was last given back; returnDue is set while
 	// a later return waits for its turn (see untrack).
 	returned  time.Time
@@ -79,7 +79,7 @@ type connServer struct {
 // startConnServer serves l with h; waits, if not nil, tells the requests
 // whose clients are watched while they wait.
 func startConnServer(l net.Listener, h handler, refuse func(int, string) *response, waits func(*request) bool, maxConns int, log hclog.Logger) *connServer {
-	s := &connServer{l: l, handle: h, refuse: refuse, waits: waits, log: log, maxConns: maxConns, conns: map[net.Conn]struct{}{}}
+	s := &connServer{l: l, handle: h, refuse: refuse, waits: waits, log: log, maxConns: maxConns, conns: map[net.Conn]*connState{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.accept()
@@ -119,24 +119,67 @@ func (s *connServer) accept() {
 	}
 }
 
+// connState is what the server knows of one connection: whether a
+// request of it is being answered, and if not, since when it waits.
+type connState struct {
+	busy      bool
+	idleSince time.Time
+}
+
 // track records a new connection; it refuses it when the server is
-// closed, or full.
+// closed. When the server is full, the connection that has waited
+// longest without a request in progress is closed to make room: idle
+// connections must not lock out a probe of /livez, which restarts the
+// pod when it gets no answer (docs/control.md, "Bounds"). Only when every
+// connection has a request in progress is the new one refused.
 func (s *connServer) track(c net.Conn) (ok, full bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.closed:
+	if s.closed {
 		return false, false
-	case len(s.conns) >= s.maxConns:
+	}
+	if len(s.conns) >= s.maxConns {
+		oldest := s.oldestIdle()
 		if !s.full { // once per flood, not once per connection
-			s.log.Warn("too many connections; closing new ones until some end", "limit", s.maxConns)
+			s.log.Warn("too many connections; closing the longest idle ones, or new ones while all are busy", "limit", s.maxConns)
 		}
 		s.full = true
-		return false, true
+		if oldest == nil {
+			return false, true
+		}
+		delete(s.conns, oldest)
+		oldest.Close() // its goroutine ends at its next read
+	} else {
+		s.full = false
 	}
-	s.full = false
-	s.conns[c] = struct{}{}
+	s.conns[c] = &connState{idleSince: time.Now()}
 	return true, false
+}
+
+// oldestIdle is the connection that has waited longest for a request;
+// nil if every one has a request in progress. Called with mu held, only
+// when the server is full.
+func (s *connServer) oldestIdle() net.Conn {
+	var oldest net.Conn
+	var since time.Time
+	for c, st := range s.conns {
+		if !st.busy && (oldest == nil || st.idleSince.Before(since)) {
+			oldest, since = c, st.idleSince
+		}
+	}
+	return oldest
+}
+
+// setBusy records whether a request of c is being answered.
+func (s *connServer) setBusy(c net.Conn, busy bool) {
+	s.mu.Lock()
+	if st, ok := s.conns[c]; ok {
+		st.busy = busy
+		if !busy {
+			st.idleSince = time.Now()
+		}
+	}
+	s.mu.Unlock()
 }
 
 func (s *connServer) untrack(c net.Conn) {
@@ -211,10 +254,15 @@ func (s *connServer) serve(c net.Conn) {
 			return
 		}
 		c.SetReadDeadline(time.Time{})
+		s.setBusy(c, true)
 		ctx, cancel := context.WithTimeout(s.ctx, requestTimeout)
+		ex := s.newExchange(c, bw, req)
+		if ex != nil {
+			ctx = context.WithValue(ctx, exchangeKey{}, ex)
+		}
 		var watched func()
-		if s.waits != nil && s.waits(req) {
-			watched = s.watchClient(c, br, req, cancel)
+		if ex != nil && s.waits != nil && s.waits(req) {
+			watched = s.watchClient(c, br, ex, cancel)
 		}
 		resp := s.handle(ctx, peer, req)
 		if watched != nil {
@@ -230,6 +278,7 @@ func (s *connServer) serve(c net.Conn) {
 		if err != nil || resp.close {
 			return
 		}
+		s.setBusy(c, false)
 		deadline = idleTimeout
 	}
 }
@@ -240,17 +289,19 @@ func (s *connServer) serve(c net.Conn) {
 // only when the client sends or closes, so watching costs no wakeup. End
 // of file or an error cancels the request, so its handler returns at once
 // and the connection, its goroutine and its buffers are freed; what the
-// request began goes on. Bytes the client sends meanwhile stay in br for
+// request began goes on, if the loop had claimed it (see Claim). Bytes the client sends meanwhile stay in br for
 // the next request. The returned func ends the watch; it returns once the
 // watching goroutine has stopped reading.
-func (s *connServer) watchClient(c net.Conn, br *bufio.Reader, req *request, cancel context.CancelFunc) (stop func()) {
+func (s *connServer) watchClient(c net.Conn, br *bufio.Reader, ex *exchange, cancel context.CancelFunc) (stop func()) {
 	done := make(chan struct{})
 	var stopping atomic.Bool
 	go func() {
 		defer close(done)
 		if _, err := br.Peek(1); err != nil && !stopping.Load() {
 			cancel()
-			s.log.Info("the client went away before its answer; what it asked for goes on", "request", req.method+" "+req.path)
+			if ex.abandon() {
+				s.log.Info("the client went away before its answer; what it asked for goes on", "request", ex.what)
+			}
 		}
 	}()
 	return func() {

@@ -30,9 +30,9 @@ func CheckPath(path string) error {
 // so the socket is given mode 0600 with fchmod before bind, and no one can
 // connect in a window between bind and a chmod, whatever the umask.
 //
-// A file left at path by a dead instance is replaced: the caller holds the
-// PID file's lock, which proves that no live instance serves it. Anything
-// other than a socket at path is left alone and refused.
+// A socket left at path by a dead instance is replaced; one that another
+// process still listens on is refused, as is anything that is not a
+// socket (see removeStale).
 func Listen(path string) (net.Listener, error) {
 	if err := CheckPath(path); err != nil {
 		return nil, err
@@ -77,7 +77,13 @@ func bindPrivate(fd int, path string) error {
 	return nil
 }
 
-// removeStale removes a socket file left at path.
+// removeStale removes a socket file left at path by an instance that is
+// gone, after making sure of it: the PID file's lock proves only that no
+// instance of this name runs, and another supervisor (another --name,
+// the same --control) may serve this path. So the socket is dialled
+// first: refused (ECONNREFUSED) means nothing listens and it is replaced;
+// a connection means it is live and it is left alone, as --listen does
+// for its unix sockets. Anything other than a socket is never removed.
 func removeStale(path string) error {
 	var st unix.Stat_t
 	err := unix.Lstat(path, &st)
@@ -85,13 +91,53 @@ func removeStale(path string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("control socket %s: %w", path, err)
+		return fmt.Errorf("--control %s: %w", path, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
-		return fmt.Errorf("control socket %s: a file that is not a socket is in the way; remove it or choose another --control", path)
+		return fmt.Errorf("--control %s: a file that is not a socket is in the way (%s); remove it or choose another --control", path, fileKind(st.Mode))
+	}
+	if live, err := listening(path); err != nil {
+		return fmt.Errorf("--control %s: cannot tell whether the socket there is in use: %w", path, err)
+	} else if live {
+		return fmt.Errorf("--control %s: in use by another process (something answers on it: another supervisor given the same --control?); stop it or choose another --control", path)
 	}
 	if err := unix.Unlink(path); err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("control socket %s: remove the one left by an earlier run: %w", path, err)
+		return fmt.Errorf("--control %s: remove the one left by an earlier run: %w", path, err)
 	}
 	return nil
+}
+
+// listening reports whether a process accepts connections on the unix
+// socket at path. A connect that the kernel refuses (ECONNREFUSED) means
+// no one does; one that succeeds, or finds the backlog full (EAGAIN), means
+// someone does. The connection is closed at once, unused.
+func listening(path string) (bool, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return false, err
+	}
+	defer unix.Close(fd)
+	switch err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); {
+	case err == nil, errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINPROGRESS):
+		return true, nil
+	case errors.Is(err, unix.ECONNREFUSED), errors.Is(err, unix.ENOENT):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+// fileKind names the type of a file for a message.
+func fileKind(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		return "a regular file"
+	case unix.S_IFDIR:
+		return "a directory"
+	case unix.S_IFLNK:
+		return "a symbolic link"
+	case unix.S_IFIFO:
+		return "a named pipe"
+	}
+	return "a special file"
 }

@@ -78,3 +78,25 @@ func TestCheckPathNamesTheLimit(t *testing.T) {
 		t.Errorf("Listen(108 bytes) = %v; want the clear error, before any syscall", err)
 	}
 }
+
+// TestListenRefusesASocketInUse: a socket another process listens on is
+// neither removed nor taken over.
+func TestListenRefusesASocketInUse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "live.sock")
+	live, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	if l, err := Listen(path); err == nil {
+		l.Close()
+		t.Fatal("Listen took over a socket another process listens on")
+	} else if !strings.Contains(err.Error(), "--control "+path+": in use by another process") {
+		t.Errorf("Listen on a live socket: %v; want it to say the path is in use", err)
+	}
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatalf("the live socket no longer answers: %v", err)
+	}
+	c.Close()
+}

@@ -141,10 +141,12 @@ func TestBodyBounds(t *testing.T) {
 	}
 }
 
-// TestConnectionsBeyondTheLimitAreClosed: a flood of idle connections to
-// the HTTP server costs at most maxHTTPConns goroutines; the rest are
-// closed at once, and the server answers again once they are gone.
-func TestConnectionsBeyondTheLimitAreClosed(t *testing.T) {
+// TestAFullServerClosesItsLongestIdleConnection: a flood of idle
+// connections to the HTTP server costs at most maxHTTPConns goroutines,
+// and cannot lock a probe out: when the server is full, a new connection
+// is served and the one idle longest is closed. Before, the new one was
+// closed, and /livez failed until the idle ones timed out.
+func TestAFullServerClosesItsLongestIdleConnection(t *testing.T) {
 	s, err := ServeHTTP("127.0.0.1:0", &fakeBackend{}, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -163,32 +165,39 @@ func TestConnectionsBeyondTheLimitAreClosed(t *testing.T) {
 		}
 		conns = append(conns, c)
 	}
-	extra, err := net.Dial("tcp", s.Addr())
+	// Every connection is tracked before the probe comes.
+	eventually(t, func() bool { return s.conns.count() == maxHTTPConns })
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get("http://" + s.Addr() + "/livez")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("/livez with %d idle connections open: %v", maxHTTPConns, err)
 	}
-	defer extra.Close()
-	extra.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, err := extra.Read(make([]byte, 1)); err == nil || n > 0 {
-		t.Errorf("connection %d was served: read %d, %v; want it closed", maxHTTPConns+1, n, err)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("/livez with %d idle connections open: %d; want 200", maxHTTPConns, resp.StatusCode)
 	}
-	for _, c := range conns {
-		c.Close()
+	conns[0].SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := conns[0].Read(make([]byte, 1)); err == nil || n > 0 {
+		t.Errorf("the connection idle longest was kept: read %d, %v; want it closed", n, err)
 	}
-	conns = nil
+}
+
+// count is the number of connections tracked.
+func (s *connServer) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// eventually polls cond for up to 5 s.
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for {
-		resp, err := http.Get("http://" + s.Addr() + "/livez")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("the server does not answer after the flood: %v", err)
+			t.Fatal("not true within 5s")
 		}
-		time.Sleep(10 * time.Millisecond) // the poll's interval, under the deadline above
+		time.Sleep(5 * time.Millisecond) // the poll's interval, under the deadline above
 	}
 }
 

@@ -229,7 +229,9 @@ func statusText(code int) string {
 
 // readResponse reads an answer to a request this package's client sent:
 // its status and body (Content-Length, or up to EOF), at most limit bytes.
-func readResponse(br *bufio.Reader, limit int) (status int, body []byte, err error) {
+// Interim (1xx) answers before it are passed to interim, if not nil, and
+// skipped.
+func readResponse(br *bufio.Reader, limit int, interim func(status int)) (status int, body []byte, err error) {
 	budget := maxHeader
 	for {
 		line, err := readLine(br, &budget)
@@ -260,7 +262,10 @@ func readResponse(br *bufio.Reader, limit int) (status int, body []byte, err err
 				}
 			}
 		}
-		if status == 100 {
+		if status >= 100 && status < 200 { // interim: 100 Continue, 102 Processing
+			if interim != nil {
+				interim(status)
+			}
 			continue
 		}
 		if n > limit {

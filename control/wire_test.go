@@ -63,7 +63,7 @@ func TestResponseRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
 	w := bufio.NewWriter(&buf)
 	writeResponse(w, &response{status: 409, contentType: "application/json", body: []byte(`{"error":"x"}`)}, false)
-	status, body, err := readResponse(bufio.NewReader(&buf), 1<<10)
+	status, body, err := readResponse(bufio.NewReader(&buf), 1<<10, nil)
 	if err != nil || status != 409 || string(body) != `{"error":"x"}` {
 		t.Errorf("read back: %d %q %v", status, body, err)
 	}
@@ -94,6 +94,6 @@ func FuzzReadResponse(f *testing.F) {
 	f.Add("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
 	f.Add("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 409 Conflict\r\n\r\nbody to EOF")
 	f.Fuzz(func(t *testing.T, raw string) {
-		readResponse(bufio.NewReader(strings.NewReader(raw)), 1<<10)
+		readResponse(bufio.NewReader(strings.NewReader(raw)), 1<<10, nil)
 	})
 }

@@ -82,14 +82,26 @@ func (s *supervisor) dropWaiters() {
 type backend struct{ s *supervisor }
 
 // ask hands do to the loop and waits for the answer it gives through
-// answer (once). It gives up when ctx is done or the loop has ended.
+// answer (once). It gives up when ctx is done or the loop has ended. A
+// request whose client has gone by the time the loop reaches it (it was
+// queued while the supervisor was stopped, and its client gave up) is not
+// carried out (docs/control.md, "Clients that get no answer"). One that
+// the loop has taken and that waits for an outcome tells its client so.
 func (b backend) ask(ctx context.Context, do func(answer func(any, error))) (any, error) {
 	type reply struct {
 		v   any
 		err error
 	}
 	ch := make(chan reply, 1)
-	ev := controlRequest{run: func() { do(func(v any, err error) { ch <- reply{v, err} }) }}
+	taken := make(chan struct{})
+	ev := controlRequest{run: func() {
+		if !control.Claim(ctx) {
+			ch <- reply{nil, context.Canceled}
+			return
+		}
+		do(func(v any, err error) { ch <- reply{v, err} })
+		close(taken)
+	}}
 	select {
 	case b.s.events <- ev:
 	case <-b.s.done:
@@ -97,18 +109,28 @@ func (b backend) ask(ctx context.Context, do func(answer func(any, error))) (any
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	select {
-	case r := <-ch:
-		return r.v, r.err
-	case <-b.s.done:
+	for {
 		select {
 		case r := <-ch:
 			return r.v, r.err
-		default:
-			return nil, control.ErrGone
+		case <-taken:
+			taken = nil
+			select {
+			case r := <-ch: // answered at once: no need to say it was taken
+				return r.v, r.err
+			default:
+				control.Taken(ctx)
+			}
+		case <-b.s.done:
+			select {
+			case r := <-ch:
+				return r.v, r.err
+			default:
+				return nil, control.ErrGone
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
 }
 
@@ -216,11 +238,14 @@ func (s *supervisor) scaleTo(req control.ScaleRequest, answer func(error), gone 
 	if n != current {
 		s.log.Info("scaling through the control socket", "from", current, "to", n)
 	}
-	for range n - current {
-		if s.scaleUp() == nil {
-			answer(control.Errorf(control.StatusConflict, "scale: every free slot is held by another process; %d workers run", s.countActive()))
+	var added []*slot
+	for i := range n - current {
+		sl := s.scaleUp()
+		if sl == nil {
+			answer(control.Errorf(control.StatusConflict, "scale: started %d of the %d asked for: every other free slot is held by another process (one that shares the slot table); %s run", i, n-current, workers(s.countActive())))
 			return
 		}
+		added = append(added, sl)
 	}
 	var removed []*slot
 	for range current - n {
@@ -233,9 +258,16 @@ func (s *supervisor) scaleTo(req control.ScaleRequest, answer func(error), gone 
 		return
 	}
 	s.waiters = append(s.waiters, waiter{
+		// The removed slots are free, and the slots taken back from a
+		// scale-down have their new workers (or are waiting to start).
 		until: func() bool {
 			for _, sl := range removed {
-				if sl.state != stateIdle {
+				if sl.state != stateIdle && sl.then == thenRemove {
+					return false // on its way out, and not taken back since
+				}
+			}
+			for _, sl := range added {
+				if sl.state == stateStopping || sl.state == stateDraining {
 					return false
 				}
 			}
@@ -294,14 +326,11 @@ func (s *supervisor) signalRequest(sig syscall.Signal, slot *int) error {
 		s.forward(sig)
 		return nil
 	}
-	sl, err := s.slotInUse("signal", *slot)
+	sl, err := s.slotWithWorker("signal", *slot)
 	if err != nil {
 		return err
 	}
-	if !sl.state.running() {
-		return control.Errorf(control.StatusConflict, "signal: slot %d has no running worker (it is %s)", sl.id, publicState(sl.state))
-	}
-	sl.log.Info("signal requested through the control socket", "signal", signame.Name(sig), "pid", sl.pid)
+	sl.log.Info("signal requested through the control socket", "signal", signame.Name(sig), "pid", sl.pid, "state", publicState(sl.state))
 	s.signalGroup(sl, sig)
 	return nil
 }

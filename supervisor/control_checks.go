@@ -24,7 +24,7 @@ func (s *supervisor) checkScale(req control.ScaleRequest, current int) error {
 		return nil
 	}
 	k := *req.Change
-	span := fmt.Sprintf(`("change" runs from %+d to %+d with %d workers and --slots %d)`, 1-current, m-current, current, m)
+	span := fmt.Sprintf(`("change" runs from %+d to %+d with %s and --slots %d)`, 1-current, m-current, workers(current), m)
 	// Compared without adding: a huge change must not wrap around.
 	switch {
 	case k < 1-current:
@@ -35,10 +35,30 @@ func (s *supervisor) checkScale(req control.ScaleRequest, current int) error {
 	return nil
 }
 
+// workers is "1 worker" or "N workers".
+func workers(n int) string {
+	if n == 1 {
+		return "1 worker"
+	}
+	return fmt.Sprintf("%d workers", n)
+}
+
 // slotInUse checks a slot named by a request: outside the id space is a
 // usage error, a slot this supervisor does not use a conflict. Both say
 // which slots there are.
 func (s *supervisor) slotInUse(what string, id int) (*slot, error) {
+	sl, err := s.slotNamed(what, id)
+	if err != nil {
+		return nil, err
+	}
+	if !sl.active() {
+		return nil, control.Errorf(control.StatusConflict, "%s: slot %d is not in use (slots in use: %s)", what, id, s.slotsInUse())
+	}
+	return sl, nil
+}
+
+// slotNamed checks that a slot named by a request is in the id space.
+func (s *supervisor) slotNamed(what string, id int) (*slot, error) {
 	m := len(s.slots)
 	switch {
 	case id < 0:
@@ -46,9 +66,23 @@ func (s *supervisor) slotInUse(what string, id int) (*slot, error) {
 	case id >= m:
 		return nil, control.Errorf(control.StatusBadRequest, `%s: slot %d is beyond --slots %d ("slot" runs from 0 to %d)`, what, id, m, m-1)
 	}
-	sl := s.slots[id]
-	if !sl.active() {
+	return s.slots[id], nil
+}
+
+// slotWithWorker checks a slot named by a request to signal its worker:
+// any slot whose worker or process group is still there will do, one on
+// its way out too (a stop, a scale-down): a worker that does not stop may
+// need a KILL, or a signal that makes it dump its state.
+func (s *supervisor) slotWithWorker(what string, id int) (*slot, error) {
+	sl, err := s.slotNamed(what, id)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case sl.state == stateIdle:
 		return nil, control.Errorf(control.StatusConflict, "%s: slot %d is not in use (slots in use: %s)", what, id, s.slotsInUse())
+	case sl.state == stateBackoff:
+		return nil, control.Errorf(control.StatusConflict, "%s: slot %d has no running worker (it is in backoff)", what, id)
 	}
 	return sl, nil
 }

@@ -146,6 +146,9 @@ func (s *supervisor) groupGone(sl *slot) {
 	case s.stopping || then == thenRemove:
 		s.endSlot(sl)
 	case then == thenRestart:
+		if sl.retaken {
+			sl.takenAgain()
+		}
 		s.spawn(sl)
 	case s.opts.Restart == RestartNever,
 		s.opts.Restart == RestartOnFailure && sl.lastExit.success():

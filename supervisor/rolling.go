@@ -108,6 +108,10 @@ func (s *supervisor) rollNext() {
 	for len(plan.queue) > 0 {
 		sl := s.slots[plan.queue[0]]
 		plan.queue = plan.queue[1:]
+		if sl.state == stateBackoff && sl.then == thenByPolicy {
+			s.rollFromBackoff(plan, sl)
+			return
+		}
 		if (sl.state != stateStarting && sl.state != stateReady) || sl.then != thenByPolicy {
 			plan.done++
 			continue // not running now, or already going: its next start is fresh anyway
@@ -122,6 +126,22 @@ func (s *supervisor) rollNext() {
 	s.rollEnded(plan.round, nil)
 	if plan.next != nil {
 		s.rollBegin(*plan.next)
+	}
+}
+
+// rollFromBackoff restarts a slot that waits out a backoff: its worker
+// starts now, without the rest of the wait, and the round goes on once it
+// is ready. Whoever restarts a crash-looping slot wants it tried now (a
+// fix deployed); a worker that fails again halts the round as any other
+// would (docs/control.md, "Busy slots").
+func (s *supervisor) rollFromBackoff(plan *rollingPlan, sl *slot) {
+	plan.current = sl
+	sl.log.Info("rolling restart: starting the worker now, without the rest of its backoff")
+	sl.timer.stop()
+	if !s.spawn(sl) && s.rolling == plan && plan.current == sl {
+		// The slot is held by another process: spawn put it back in
+		// backoff, to wait for it.
+		s.rollHalt(sl, "its slot is held by another process")
 	}
 }
 

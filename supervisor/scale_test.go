@@ -133,3 +133,29 @@ func TestReAddedSlotStartsFreshInStatusNotInMetrics(t *testing.T) {
 		t.Errorf("slot 1 after the new worker failed: %+v; want 1 restart (3 in all), last exit 4", w)
 	}
 }
+
+// A scale-up while a scaled-down worker is still stopping takes its slot
+// back: no worker is started beside the old one, and once the old one is
+// gone a new worker starts there, with a fresh record.
+func TestScaleUpTakesBackASlotStillStopping(t *testing.T) {
+	opts := testOptions(2)
+	h := start(t, opts)
+	old := h.pid(1)
+	h.proc(1).stubborn = true
+	h.signal(syscall.SIGTTOU)
+	h.wantStates("starting stopping")
+	h.signal(syscall.SIGTTIN)
+	h.wantLog("scaling up: taking back the slot")
+	h.wantStates("starting stopping")
+	if n := h.s.countActive(); n != 2 {
+		t.Errorf("%d workers counted after the slot was taken back; want 2", n)
+	}
+	h.advance(opts.StopTimeout) // the old worker is killed
+	h.wantStates("ready starting")
+	if h.pid(1) == old {
+		t.Error("no new worker in the slot taken back")
+	}
+	if sl := h.s.slots[1]; sl.exited || sl.restartCount != 0 || sl.retaken {
+		t.Errorf("the new worker shows the old one's record: exited %v, restarts %d, retaken %v", sl.exited, sl.restartCount, sl.retaken)
+	}
+}

@@ -93,16 +93,21 @@ func (s *supervisor) forward(sig syscall.Signal) {
 }
 
 // scaleUp starts a worker in the lowest slot this supervisor does not use,
-// and returns that slot; nil if there was none.
+// and returns that slot; nil if there was none. With no free slot, it
+// takes back the lowest slot whose worker a scale-down is still stopping:
+// a new worker starts there once the old one is gone (docs/control.md,
+// "Busy slots").
 func (s *supervisor) scaleUp() *slot {
 	if s.stopping {
 		return nil
 	}
+	held := 0
 	for _, sl := range s.slots {
 		if sl.state != stateIdle {
 			continue
 		}
 		if err := s.table.AcquireSlot(sl.id, s.self); err != nil {
+			held++
 			continue // held by a process outside this supervisor
 		}
 		sl.holder = s.self
@@ -111,8 +116,19 @@ func (s *supervisor) scaleUp() *slot {
 		s.spawn(sl)
 		return sl
 	}
-	s.log.Warn("scale-up: no free slot among the id space; start with --slots larger than --workers to leave room",
-		"slots", len(s.slots), "workers", s.countActive())
+	for _, sl := range s.slots {
+		if sl.state != stateIdle && sl.then == thenRemove {
+			sl.log.Info("scaling up: taking back the slot; its new worker starts once the old one, still stopping, is gone", "pid", sl.pid)
+			sl.retake()
+			return sl
+		}
+	}
+	if held > 0 {
+		s.log.Warn("scale-up: no free slot: those this supervisor does not use are held by another process (one that shares the slot table)", "held", held, "workers", s.countActive())
+	} else {
+		s.log.Warn("scale-up: no free slot among the id space; start with --slots larger than --workers to leave room",
+			"slots", len(s.slots), "workers", s.countActive())
+	}
 	return nil
 }
 

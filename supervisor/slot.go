@@ -121,6 +121,10 @@ type slot struct {
 	watchdog     slotTimer // WATCHDOG=1 overdue
 	failedReady  bool      // not ready in time, or its watchdog expired: a failure
 	saidStopping bool      // it said STOPPING=1; no stop signal was sent yet
+
+	// retaken: a scale-up took the slot back while its worker was
+	// stopping; the next worker is a new one (retake).
+	retaken bool
 }
 
 // active reports whether the slot counts as one of the supervisor's workers:
@@ -132,11 +136,21 @@ func (sl *slot) active() bool { return sl.state != stateIdle && sl.then != thenR
 // the worker before it, and its failures, are that worker's and not the
 // new one's. restartsTotal goes on.
 func (sl *slot) takenAgain() {
+	sl.retaken = false
 	sl.restartCount = 0
 	sl.exited, sl.lastExit = false, exitStatus{}
 	sl.status = ""
 	sl.nextStart = time.Time{}
 	sl.failures, sl.restarts = 0, nil
+}
+
+// retake undoes a scale-down whose worker is still on its way out: once
+// it is gone, a new worker starts in the slot (groupGone), which is then
+// takenAgain. The only move that lowers then: a stop of slotrun itself
+// ends the slot whatever then says.
+func (sl *slot) retake() {
+	sl.then = thenRestart
+	sl.retaken = true
 }
 
 // stopAsked raises what happens to the slot once its worker is gone.

@@ -28,6 +28,7 @@ type fakeSystem struct {
 	changed []fakeChange      // job-control changes not reported yet
 	sent    []sentSignal      // every kill, in order
 	forkErr error             // the next forks fail with this, while set
+	onFork  func()            // called after each successful fork, when set
 	strays  map[int]*fakeProc // live children that are no workers
 }
 
@@ -87,6 +88,9 @@ func (f *fakeSystem) fork(path string, argv, env []string, files []*os.File) (in
 	}
 	f.nextPID++
 	f.procs[f.nextPID] = &fakeProc{pid: f.nextPID, alive: true, env: env}
+	if f.onFork != nil {
+		f.onFork()
+	}
 	return f.nextPID, nil
 }
 

@@ -64,6 +64,12 @@ func (s *supervisor) reap() {
 		}
 	}
 	for _, sl := range ended {
+		// In a crash storm a round restarts dozens of workers, a fork and
+		// exec each: a stop that arrives meanwhile is acted on before the
+		// next one, and ends the rest of the round instead of starting it.
+		if s.stopPending() {
+			s.handleSignals()
+		}
 		s.workerExited(sl)
 	}
 	// An orphan's exit may have emptied a draining worker's group.

@@ -24,6 +24,12 @@ func (s *supervisor) handleSignals() bool {
 	return true
 }
 
+// stopPending reports whether a signal that asks for a stop waits in the
+// inbox.
+func (s *supervisor) stopPending() bool {
+	return s.inbox.holds(func(sig syscall.Signal) bool { return s.opts.Signals[sig].Kind == ActStop })
+}
+
 func (s *supervisor) signalRank(sig syscall.Signal) int {
 	if s.opts.Signals[sig].Kind == ActStop {
 		return 0

@@ -138,10 +138,12 @@ func readStat(pid int) (procStat, error) {
 			unix.Close(fd)
 			return procStat{}, &fs.PathError{Op: "read", Path: name, Err: err}
 		}
-		if m == 0 {
+		n += m
+		// The kernel hands the whole file to one read big enough for it;
+		// its last byte is a newline. Only a short read needs another.
+		if m == 0 || buf[n-1] == '\n' {
 			break
 		}
-		n += m
 	}
 	unix.Close(fd)
 	if n == len(buf) {

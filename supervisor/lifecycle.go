@@ -218,12 +218,14 @@ func (s *supervisor) scheduleRestart(sl *slot) {
 	} else {
 		sl.failures = 0
 	}
-	sl.log.Info("restart scheduled", "delay", delay.String(), "failures", sl.failures)
 	sl.restartCount++
 	if !quick {
+		// No line of its own: the "worker started" line that follows at
+		// once carries the restart count (docs/performance.md).
 		s.spawn(sl)
 		return
 	}
+	sl.log.Info("restart scheduled", "delay", delay.String(), "failures", sl.failures)
 	s.move(sl, stateBackoff)
 	sl.nextStart = now.Add(delay)
 	s.arm(sl, &sl.timer, delay, timerRestart)

@@ -127,7 +127,11 @@ func (s *supervisor) startWorker(sl *slot) error {
 	s.move(sl, stateStarting)
 	sl.killAt = time.Time{}
 	s.byPID[pid] = sl
-	sl.log.Info("worker started", "pid", pid)
+	if sl.restartCount > 0 {
+		sl.log.Info("worker started", "pid", pid, "restarts", sl.restartCount)
+	} else {
+		sl.log.Info("worker started", "pid", pid)
+	}
 	s.watchReady(sl)
 	return nil
 }

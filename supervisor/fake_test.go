@@ -211,6 +211,10 @@ func (t *fakeTable) Transfer(slot, from, to int) error {
 	return nil
 }
 
+func (t *fakeTable) TransferChild(slot, from, to int, _ slots.Fork) error {
+	return t.Transfer(slot, from, to)
+}
+
 func (t *fakeTable) Release(slot, pid int) error {
 	if t.holders[slot] != pid {
 		return slots.ErrNotHolder

@@ -94,13 +94,21 @@ func TestWorkerUpForMinUptimeRestartsAtOnce(t *testing.T) {
 	p := start(t, "-n", "1", "--min-uptime", "100ms", "--backoff-min", "10s", "--",
 		workerBin, "-exit-after", "150ms", "-code", "1")
 	first := p.waitReady(0, 0)[0]
-	_, f := waitLine(t, p.stderr, 0, `restart scheduled:`)
-	if f["delay"] != "0s" || f["failures"] != "0" {
-		t.Errorf("restart after a long enough run: delay=%s failures=%s; want 0s and 0", f["delay"], f["failures"])
-	}
 	_, again := waitLine(t, p.stdout, 1, `^ready id=0 `)
 	if again.int(t, "pid") == first {
 		t.Errorf("no new worker")
+	}
+	// Restarted at once, not after --backoff-min: the exit line, then the
+	// start line with the restart count, and no "restart scheduled" line
+	// in between.
+	i, exited := waitLine(t, p.stderr, 0, `worker exited:`)
+	_, started := waitLine(t, p.stderr, i+1, `worker started:`)
+	if exited.int(t, "pid") != first || started.int(t, "pid") != again.int(t, "pid") || started["restarts"] != "1" {
+		t.Errorf("exit of pid %s then start of pid %s with restarts=%s; want %d, %d and 1",
+			exited["pid"], started["pid"], started["restarts"], first, again.int(t, "pid"))
+	}
+	if strings.Contains(p.stderr.text(), "restart scheduled") {
+		t.Errorf("a restart at once logged a restart scheduled line:\n%s", p.stderr.text())
 	}
 }
 

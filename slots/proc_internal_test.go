@@ -1,7 +1,9 @@
 package slots
 
 import (
+	"bytes"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -91,4 +93,53 @@ func TestCheckPlatform(t *testing.T) {
 	if err := checkPlatform("darwin", true); err == nil || !strings.Contains(err.Error(), "Linux") {
 		t.Errorf("darwin: %v, want an error saying Linux", err)
 	}
+}
+
+// BenchmarkReadStat: one read of a live process's /proc/PID/stat, as
+// Transfer does for every worker started.
+func BenchmarkReadStat(b *testing.B) {
+	pid := os.Getppid()
+	for b.Loop() {
+		if _, err := readStat(pid); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzParseStat checks the allocation-free parser against a plain one
+// built from bytes.Fields and strconv.
+func FuzzParseStat(f *testing.F) {
+	f.Add([]byte("123 (my worker) S 1 1 1 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 4242 1000 200 1 1 0\n"))
+	f.Add([]byte("1 ())) Z 1 1 1 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 3 0 4294971538\n"))
+	f.Add([]byte("1 (x) S\t1 1 1 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 -1 0 42"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, gotErr := parseStat(b)
+		want, ok := plainParseStat(b)
+		if (gotErr == nil) != ok || (ok && got != want) {
+			t.Fatalf("parseStat(%q) = %+v, %v; the plain parser: %+v, ok %v", b, got, gotErr, want, ok)
+		}
+	})
+}
+
+func plainParseStat(b []byte) (procStat, bool) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return procStat{}, false
+	}
+	f := strings.FieldsFunc(string(b[i+1:]), func(r rune) bool { return r == ' ' || r == '\n' || r == '\t' })
+	if len(f) < 20 || len(f[0]) != 1 {
+		return procStat{}, false
+	}
+	digits := func(s string) bool {
+		return len(s) > 0 && len(s) <= 19 && strings.Trim(s, "0123456789") == ""
+	}
+	if !digits(f[17]) || !digits(f[19]) {
+		return procStat{}, false
+	}
+	n, err1 := strconv.ParseUint(f[17], 10, 64)
+	s, err2 := strconv.ParseUint(f[19], 10, 64)
+	if err1 != nil || err2 != nil || n > 1<<62 {
+		return procStat{}, false
+	}
+	return procStat{state: f[0][0], threads: int64(n), start: s}, true
 }

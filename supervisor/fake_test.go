@@ -28,6 +28,7 @@ type fakeSystem struct {
 	changed []fakeChange      // job-control changes not reported yet
 	sent    []sentSignal      // every kill, in order
 	forkErr error             // the next forks fail with this, while set
+	onFork  func()            // called after each successful fork, when set
 	strays  map[int]*fakeProc // live children that are no workers
 	settled int               // calls of settleMemory
 }
@@ -93,6 +94,9 @@ func (f *fakeSystem) fork(path string, argv, env []string, files []*os.File) (in
 	}
 	f.nextPID++
 	f.procs[f.nextPID] = &fakeProc{pid: f.nextPID, alive: true, env: env}
+	if f.onFork != nil {
+		f.onFork()
+	}
 	return f.nextPID, nil
 }
 
@@ -211,6 +215,10 @@ func (t *fakeTable) Transfer(slot, from, to int) error {
 	}
 	t.holders[slot] = to
 	return nil
+}
+
+func (t *fakeTable) TransferChild(slot, from, to int, _ slots.Fork) error {
+	return t.Transfer(slot, from, to)
 }
 
 func (t *fakeTable) Release(slot, pid int) error {

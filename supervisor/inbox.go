@@ -45,6 +45,19 @@ func (in *signalInbox) add(sig syscall.Signal) {
 	}
 }
 
+// holds reports whether a signal that match accepts is pending. The loop
+// asks between the starts of a round of restarts (docs/performance.md).
+func (in *signalInbox) holds(match func(syscall.Signal) bool) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, p := range in.pending {
+		if match(p.sig) {
+			return true
+		}
+	}
+	return false
+}
+
 // take empties the inbox.
 func (in *signalInbox) take() []pendingSignal {
 	in.mu.Lock()

@@ -65,6 +65,12 @@ func (s *supervisor) reap() {
 		}
 	}
 	for _, sl := range ended {
+		// In a crash storm a round restarts dozens of workers, a fork and
+		// exec each: a stop that arrives meanwhile is acted on before the
+		// next one, and ends the rest of the round instead of starting it.
+		if s.stopPending() {
+			s.handleSignals()
+		}
 		s.workerExited(sl)
 	}
 	// An orphan's exit may have emptied a draining worker's group.
@@ -216,13 +222,15 @@ func (s *supervisor) scheduleRestart(sl *slot) {
 	} else {
 		sl.failures = 0
 	}
-	sl.log.Info("restart scheduled", "delay", delay.String(), "failures", sl.failures)
 	sl.restartCount++
 	sl.restartsTotal++
 	if !quick {
+		// No line of its own: the "worker started" line that follows at
+		// once carries the restart count (docs/performance.md).
 		s.spawn(sl)
 		return
 	}
+	sl.log.Info("restart scheduled", "delay", delay.String(), "failures", sl.failures)
 	s.move(sl, stateBackoff)
 	sl.nextStart = now.Add(delay)
 	s.arm(sl, &sl.timer, delay, timerRestart)

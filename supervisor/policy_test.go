@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -52,6 +53,26 @@ func TestRestartPolicyByExitStatus(t *testing.T) {
 			h.wantLog("restart scheduled", "delay=100ms")
 		})
 	}
+}
+
+// A worker that ran for min_uptime is restarted at once, with two log
+// lines: its exit, and the new worker's start with the restart count. A
+// quick failure has a third in between, the backoff's.
+func TestRestartLogLines(t *testing.T) {
+	h := start(t, testOptions(1))
+	h.advance(time.Second)
+	h.exit(0, code(3))
+	h.wantStates("starting")
+	h.wantLog("worker exited", "code=3")
+	h.wantLog("worker started", "restarts=1")
+	if strings.Contains(h.logs.String(), "restart scheduled") {
+		t.Fatalf("a restart at once logged a restart scheduled line:\n%s", h.logs)
+	}
+	h.exit(0, code(3))
+	h.wantStates("backoff")
+	h.wantLog("restart scheduled", "delay=100ms", "failures=1")
+	h.advance(100 * time.Millisecond)
+	h.wantLog("worker started", "restarts=2")
 }
 
 func fmtStatus(e exitStatus) string {

@@ -24,6 +24,12 @@ func (s *supervisor) handleSignals() bool {
 	return true
 }
 
+// stopPending reports whether a signal that asks for a stop waits in the
+// inbox.
+func (s *supervisor) stopPending() bool {
+	return s.inbox.holds(func(sig syscall.Signal) bool { return s.opts.Signals[sig].Kind == ActStop })
+}
+
 func (s *supervisor) signalRank(sig syscall.Signal) int {
 	if s.opts.Signals[sig].Kind == ActStop {
 		return 0
@@ -40,6 +46,14 @@ func (s *supervisor) onSignal(sig syscall.Signal, count int) {
 	if !ok {
 		return // SIGPIPE: a log reader went away; the write already failed
 	}
+	if act.Kind == ActForward {
+		// Before the log line: the workers are waiting for it.
+		target := sig
+		if act.Signal != 0 {
+			target = act.Signal
+		}
+		s.forward(target)
+	}
 	args := []any{"signal", signame.Name(sig), "action", act.String()}
 	if count > 1 {
 		args = append(args, "count", count)
@@ -47,11 +61,6 @@ func (s *supervisor) onSignal(sig syscall.Signal, count int) {
 	s.log.Info("signal received", args...)
 	switch act.Kind {
 	case ActForward:
-		target := sig
-		if act.Signal != 0 {
-			target = act.Signal
-		}
-		s.forward(target)
 		if sig == syscall.SIGTSTP {
 			// Ctrl-Z at a terminal reaches slotrun's process group only;
 			// the workers, each in a group of its own, got it just now.

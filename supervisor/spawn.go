@@ -108,6 +108,7 @@ func (s *supervisor) startWorker(sl *slot) error {
 	env := append(s.baseEnv[:len(s.baseEnv):len(s.baseEnv)],
 		slots.EnvProcessID+"="+strconv.Itoa(s.opts.ID(sl.id)), slots.EnvSlot+"="+strconv.Itoa(sl.id))
 	path, argv, files := s.command(s.devnull, stdout, stderr)
+	born := slots.BeforeFork()
 	pid, err := s.sys.fork(path, argv, env, files)
 	if pipes != nil {
 		pipes.afterFork(err == nil)
@@ -118,7 +119,7 @@ func (s *supervisor) startWorker(sl *slot) error {
 	s.srv.groups.add(pid) // first: the notify reader places its messages by it
 	// If the worker already exited (it may, before we look), the slot
 	// stays in our name: it is held either way.
-	if err := s.table.Transfer(sl.id, s.self, pid); err == nil {
+	if err := s.table.TransferChild(sl.id, s.self, pid, born); err == nil {
 		sl.holder = pid
 	} else {
 		sl.log.Debug("slot stays in the supervisor's name", "pid", pid, "error", err)
@@ -127,7 +128,11 @@ func (s *supervisor) startWorker(sl *slot) error {
 	s.move(sl, stateStarting)
 	sl.killAt = time.Time{}
 	s.byPID[pid] = sl
-	sl.log.Info("worker started", "pid", pid)
+	if sl.restartCount > 0 {
+		sl.log.Info("worker started", "pid", pid, "restarts", sl.restartCount)
+	} else {
+		sl.log.Info("worker started", "pid", pid)
+	}
 	s.watchReady(sl)
 	return nil
 }

@@ -53,11 +53,13 @@ func (s *supervisor) askToStop(sl *slot) {
 
 // signalGroup sends sig to the slot's process group. A running worker that
 // left the group it was started in gets it directly; once the worker has
-// been reaped its pid is never signalled again, since it may be reused.
+// been reaped its pid is never signalled again, since it may be reused —
+// also when its slot has not heard of the exit yet (a stop handled in the
+// middle of a reap round).
 // It reports whether anything was there to receive it.
 func (s *supervisor) signalGroup(sl *slot, sig syscall.Signal) bool {
 	err := s.sys.kill(-sl.pid, sig)
-	if errors.Is(err, unix.ESRCH) && sl.state.running() {
+	if errors.Is(err, unix.ESRCH) && sl.state.running() && s.byPID[sl.pid] == sl {
 		err = s.sys.kill(sl.pid, sig)
 	}
 	if err != nil && !errors.Is(err, unix.ESRCH) {

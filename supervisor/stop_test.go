@@ -237,3 +237,37 @@ func TestStopEndsWhatWorkersLeftBehind(t *testing.T) {
 
 // dedupe drops a signal repeated at once (a group, then the pid alone).
 func dedupe(sigs []syscall.Signal) []syscall.Signal { return slices.Compact(sigs) }
+
+// A stop that arrives during a round of restarts (a crash storm: many
+// workers ended at once, each restarted with a fork and exec) is acted on
+// before the next start: the rest of the round ends instead of starting
+// workers only to stop them. The workers reaped in that round but not yet
+// handled are never signalled by pid, which may be reused by now.
+func TestStopDuringRestartRoundStartsNoMore(t *testing.T) {
+	opts := testOptions(8)
+	opts.MinUptime = 0 // every exit restarts at once, as in a storm
+	h := start(t, opts)
+	var reaped []int
+	for i := range 8 {
+		reaped = append(reaped, h.pid(i))
+		h.sys.end(h.proc(i), code(1))
+	}
+	before, sent := h.sys.nextPID, len(h.sys.sent)
+	h.sys.onFork = func() {
+		h.sys.onFork = nil
+		h.s.inbox.add(syscall.SIGTERM) // arrives during the round's first start
+	}
+	h.settle()
+	if n := h.sys.nextPID - before; n != 1 {
+		t.Errorf("%d workers started in the round, want 1: the one being started when the TERM came", n)
+	}
+	for _, sig := range h.sys.sent[sent:] {
+		if slices.Contains(reaped, sig.pid) {
+			t.Errorf("signal %v sent to pid %d, reaped before the stop", sig.sig, sig.pid)
+		}
+	}
+	h.wantExit(0)
+	for i := range 8 {
+		h.wantTableHolder(i, 0)
+	}
+}

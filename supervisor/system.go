@@ -49,6 +49,9 @@ type system interface {
 type slotTable interface {
 	AcquireSlot(slot, pid int) error
 	Transfer(slot, from, to int) error
+	// TransferChild is Transfer to a worker just forked, f read before
+	// the fork: it spares a read of the worker's /proc entry.
+	TransferChild(slot, from, to int, f slots.Fork) error
 	Release(slot, pid int) error
 	Snapshot() []slots.Holder
 	Close() error

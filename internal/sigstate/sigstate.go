@@ -40,18 +40,25 @@ const self = "/proc/self/exe"
 // Call it first thing in main, before any goroutine of the program's own.
 // When nothing is blocked or ignored, it costs a few system calls.
 func Clean() error {
-	// The mask read and cleared is this thread's, and exec keeps the mask
-	// of the thread that calls it.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-
 	ignoredErr := resetIgnored()
+	// Every thread of the runtime starts with the mask the process
+	// inherited, less the few signals the runtime never leaves blocked:
+	// any thread can tell whether something is blocked. Only the exec
+	// below needs to stay on one thread, and locking a thread costs the
+	// runtime a thread of its own the first time (docs/performance.md).
 	var blocked, none unix.Sigset_t
 	if err := unix.PthreadSigmask(unix.SIG_BLOCK, nil, &blocked); err != nil {
 		return errors.Join(ignoredErr, fmt.Errorf("read the signal mask: %w", err))
 	}
 	if blocked == none {
 		return ignoredErr
+	}
+	// The mask read and cleared is this thread's, and exec keeps the mask
+	// of the thread that calls it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, nil, &blocked); err != nil {
+		return errors.Join(ignoredErr, fmt.Errorf("read the signal mask: %w", err))
 	}
 	// Pending signals that were blocked are delivered now, to Go's
 	// handlers, which drop them: none is asked for yet. Kept pending

@@ -1,0 +1,89 @@
+package slots
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// A process's start time in /proc/PID/stat is the boot clock
+// (CLOCK_BOOTTIME, with this process's time-namespace offset) at the
+// moment the kernel created it, in clock ticks. A supervisor that reads
+// the boot clock just before a fork and again just after knows its
+// child's start time without reading /proc, whenever both readings fall
+// in the same tick: the kernel stamped the child in between. Reading
+// /proc/PID/stat of a process just born makes the kernel build its /proc
+// entries, and was the supervisor's largest cost per restart after the
+// fork itself (docs/performance.md).
+
+// userHZ is USER_HZ, the unit of /proc/PID/stat's start time: 100 on
+// every architecture Go supports. The first child's start time is also
+// read from /proc and compared; if they ever differ, the clock is not
+// trusted again.
+const userHZ = 100
+
+const tick = int64(time.Second) / userHZ
+
+// Fork is the boot clock read just before a fork, for TransferChild.
+type Fork struct{ before int64 }
+
+// BeforeFork reads the boot clock; call it right before forking the child
+// passed to TransferChild.
+func BeforeFork() Fork { return Fork{bootClock()} }
+
+// bootClock is CLOCK_BOOTTIME in nanoseconds, or -1.
+func bootClock() int64 {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts) != nil {
+		return -1
+	}
+	return ts.Nano()
+}
+
+// clockTrusted says whether a start time told by the clock has matched
+// /proc: 0 not checked yet, 1 it has, -1 it did not.
+var clockTrusted atomic.Int32
+
+// childWord returns the holder word of child, forked after f was read.
+func childWord(child int, f Fork) (uint64, error) {
+	after := bootClock()
+	if f.before < 0 || after < 0 || f.before/tick != after/tick || clockTrusted.Load() < 0 ||
+		child < 1 || child > maxPID {
+		return wordFor(child)
+	}
+	w := holderWord(child, uint32(after/tick))
+	if clockTrusted.Load() == 1 {
+		return w, nil
+	}
+	fromProc, err := wordFor(child)
+	if err != nil {
+		return 0, err
+	}
+	if fromProc == w {
+		clockTrusted.Store(1)
+	} else {
+		clockTrusted.Store(-1)
+	}
+	return fromProc, nil
+}
+
+// TransferChild is Transfer to a child this process forked right after
+// BeforeFork returned f. Its start time comes from the clock when it can:
+// a child that has already exited is recorded as its holder then, as if
+// it had exited just after the transfer, and its slot is free until its
+// parent takes it back (which Transfer to the parent does).
+func (t *Table) TransferChild(slot, from, child int, f Fork) error {
+	if err := t.check(slot); err != nil {
+		return err
+	}
+	w, err := childWord(child, f)
+	if err != nil {
+		return fmt.Errorf("slot table %s: %w", t.path, err)
+	}
+	if t.slots[slot].Load() == w {
+		return nil
+	}
+	return t.replace(slot, from, w)
+}

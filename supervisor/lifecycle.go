@@ -28,7 +28,7 @@ func (s *supervisor) becameReady(sl *slot) {
 		return
 	}
 	s.move(sl, stateReady)
-	s.settleWhenAllReady()
+	s.firstReady(sl)
 	if s.opts.Ready == ReadyUptime { // onNotify logs a READY=1
 		sl.log.Debug("worker ready", "pid", sl.pid)
 	}

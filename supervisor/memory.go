@@ -10,39 +10,43 @@ import (
 )
 
 // Memory is settled twice (docs/memory.md): once the first workers are
-// started, and once more when all of them are first ready, after
+// started, and once more when each of them has been ready, after
 // --min-uptime, since their ready timers and log lines are start-up too.
 
 // afterStart runs once start has returned, before the loop.
 func (s *supervisor) afterStart() {
 	s.startedUp = true
 	s.settleMemory()
-	s.settled = s.allReady() // with --min-uptime 0, now
+	for _, sl := range s.slots {
+		if sl.active() && !sl.beenReady {
+			s.awaitingFirstReady++
+		}
+	}
+	s.settled = s.awaitingFirstReady == 0 // with --min-uptime 0, now
 }
 
-// settleWhenAllReady settles memory the first time every worker is ready
-// after the start.
-func (s *supervisor) settleWhenAllReady() {
-	if s.settled || !s.startedUp || !s.allReady() {
+// firstReady notes sl's first ready since slotrun started, and settles
+// memory once every worker started at the start has been ready: counted,
+// not looked up, since in a crash storm a worker is ready at every restart.
+func (s *supervisor) firstReady(sl *slot) {
+	if sl.beenReady {
 		return
 	}
-	s.settled = true
-	s.settleMemory()
+	sl.beenReady = true
+	if !s.startedUp || s.settled {
+		return
+	}
+	s.awaitingFirstReady--
+	if s.awaitingFirstReady == 0 {
+		s.settled = true
+		s.settleMemory()
+	}
 }
 
 func (s *supervisor) settleMemory() {
 	if err := s.sys.settleMemory(); err != nil {
 		s.log.Debug("could not give back all start-up memory", "error", err)
 	}
-}
-
-func (s *supervisor) allReady() bool {
-	for _, sl := range s.slots {
-		if sl.active() && sl.state != stateReady {
-			return false
-		}
-	}
-	return true
 }
 
 // settleMemory gives back what the start-up used and will not use again.

@@ -109,6 +109,8 @@ type slot struct {
 	exited        bool
 	nextStart     time.Time
 
+	beenReady bool // ready once since slotrun started (memory.go)
+
 	timer     slotTimer     // ready watch, backoff, or kill deadline
 	poll      slotTimer     // looks at a draining group
 	pollEvery time.Duration // the poll's current interval

@@ -64,13 +64,14 @@ type supervisor struct {
 	srv       serving // sockets and readiness (serving.go)
 	mgr       manager // slotrun's own service manager (manager.go)
 
-	started       time.Time // when Run began, for status
-	shuttingDown  bool      // a stop was asked for and waits out --shutdown-delay
-	desiredAtStop int       // workers kept when the stop began, for status
-	waiters       []waiter  // control requests waiting for an outcome
-	servers       []closer  // the control socket and HTTP servers
-	startedUp     bool      // start has returned
-	settled       bool      // memory settled once all workers were ready (memory.go)
+	started            time.Time // when Run began, for status
+	shuttingDown       bool      // a stop was asked for and waits out --shutdown-delay
+	desiredAtStop      int       // workers kept when the stop began, for status
+	waiters            []waiter  // control requests waiting for an outcome
+	servers            []closer  // the control socket and HTTP servers
+	startedUp          bool      // start has returned
+	settled            bool      // memory settled once every first worker was ready (memory.go)
+	awaitingFirstReady int       // workers of the start not yet ready once
 }
 
 func newSupervisor(opts Options, sys system) *supervisor {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -258,7 +257,15 @@ func (c *cli) checkLine(st *control.Status) int {
 	return exitFailure
 }
 
-var scaleArg = regexp.MustCompile(`^[+-]?[0-9]+$`)
+// isScaleCount reports whether a is N, +K or -K. A plain function, not a
+// regexp: a package-level regexp is compiled at the start of every slotrun
+// command, client or supervisor.
+func isScaleCount(a string) bool {
+	if a != "" && (a[0] == '+' || a[0] == '-') {
+		a = a[1:]
+	}
+	return a != "" && strings.Trim(a, "0123456789") == ""
+}
 
 func (c *cli) scale(args []string) int {
 	const usage = "slotrun scale [--name NAME | --pidfile PATH | --control PATH] [--no-wait] [--timeout DURATION] N | +K | -K"
@@ -266,7 +273,7 @@ func (c *cli) scale(args []string) int {
 	var count string
 	rest := make([]string, 0, len(args))
 	for _, a := range args {
-		if count == "" && scaleArg.MatchString(a) {
+		if count == "" && isScaleCount(a) {
 			count = a
 			continue
 		}
@@ -283,7 +290,7 @@ func (c *cli) scale(args []string) int {
 		return c.fail(exitUsage, err)
 	}
 	switch {
-	case fs.NArg() > 0 && count != "" && scaleArg.MatchString(fs.Arg(0)):
+	case fs.NArg() > 0 && count != "" && isScaleCount(fs.Arg(0)):
 		return c.fail(exitUsage, fmt.Errorf("scale: one count only, not %s and %s (usage: %s)", count, fs.Arg(0), usage))
 	case fs.NArg() > 0:
 		return c.fail(exitUsage, fmt.Errorf("scale: %q is not a number of workers (write N, +K or -K)", fs.Arg(0)))

@@ -95,3 +95,15 @@ func TestCLIExitCodesAndMessages(t *testing.T) {
 		})
 	}
 }
+
+func TestIsScaleCount(t *testing.T) {
+	for a, want := range map[string]bool{
+		"3": true, "+2": true, "-2": true, "0": true, "10": true,
+		"": false, "+": false, "-": false, "+-2": false, "--2": false,
+		"2x": false, "x": false, "-n": false, "1.5": false, " 2": false,
+	} {
+		if got := isScaleCount(a); got != want {
+			t.Errorf("isScaleCount(%q) = %v, want %v", a, got, want)
+		}
+	}
+}

@@ -13,32 +13,28 @@ import (
 // started, and once more when each of them has been ready, after
 // --min-uptime, since their ready timers and log lines are start-up too.
 
-// afterStart runs once start has returned, before the loop.
+// afterStart runs once start has returned, before the loop. With
+// --min-uptime 0 every worker is ready already, and nothing is awaited.
 func (s *supervisor) afterStart() {
-	s.startedUp = true
 	s.settleMemory()
 	for _, sl := range s.slots {
-		if sl.active() && !sl.beenReady {
+		if sl.active() && sl.state != stateReady {
+			sl.awaitedReady = true
 			s.awaitingFirstReady++
 		}
 	}
-	s.settled = s.awaitingFirstReady == 0 // with --min-uptime 0, now
 }
 
-// firstReady notes sl's first ready since slotrun started, and settles
-// memory once every worker started at the start has been ready: counted,
-// not looked up, since in a crash storm a worker is ready at every restart.
+// firstReady settles memory once every worker that was not yet ready when
+// the start returned has been ready once: counted, not looked up, since in
+// a crash storm a worker is ready at every restart.
 func (s *supervisor) firstReady(sl *slot) {
-	if sl.beenReady {
+	if !sl.awaitedReady {
 		return
 	}
-	sl.beenReady = true
-	if !s.startedUp || s.settled {
-		return
-	}
+	sl.awaitedReady = false
 	s.awaitingFirstReady--
 	if s.awaitingFirstReady == 0 {
-		s.settled = true
 		s.settleMemory()
 	}
 }

@@ -109,7 +109,7 @@ type slot struct {
 	exited        bool
 	nextStart     time.Time
 
-	beenReady bool // ready once since slotrun started (memory.go)
+	awaitedReady bool // a worker of the start not yet ready once (memory.go)
 
 	timer     slotTimer     // ready watch, backoff, or kill deadline
 	poll      slotTimer     // looks at a draining group

@@ -69,9 +69,7 @@ type supervisor struct {
 	desiredAtStop      int       // workers kept when the stop began, for status
 	waiters            []waiter  // control requests waiting for an outcome
 	servers            []closer  // the control socket and HTTP servers
-	startedUp          bool      // start has returned
-	settled            bool      // memory settled once every first worker was ready (memory.go)
-	awaitingFirstReady int       // workers of the start not yet ready once
+	awaitingFirstReady int       // the start's workers not yet ready once (memory.go)
 }
 
 func newSupervisor(opts Options, sys system) *supervisor {

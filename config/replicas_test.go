@@ -15,6 +15,21 @@ func onHost(t *testing.T, host string) {
 	t.Cleanup(func() { hostname = old })
 }
 
+// loadOnHost loads args (and the config file text, if any) for the
+// program exe as Load would on the host named host, in a scratch directory.
+func loadOnHost(t *testing.T, host, file string, args []string, exe string) (*Settings, error) {
+	t.Helper()
+	t.Chdir(t.TempDir())
+	onHost(t, host)
+	if file != "" {
+		if err := os.WriteFile("app.hcl", []byte(file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append([]string{"-c", "app.hcl"}, args...)
+	}
+	return Load(append(args, "--", exe), nil)
+}
+
 func testWorker(t *testing.T) string {
 	t.Helper()
 	exe, err := os.Executable()
@@ -57,16 +72,7 @@ func TestOrdinalAndReplicas(t *testing.T) {
 	exe := testWorker(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Chdir(t.TempDir())
-			onHost(t, tt.host)
-			args := tt.args
-			if tt.file != "" {
-				if err := os.WriteFile("app.hcl", []byte(tt.file), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				args = append([]string{"-c", "app.hcl"}, args...)
-			}
-			s, err := Load(append(args, "--", exe), nil)
+			s, err := loadOnHost(t, tt.host, tt.file, tt.args, exe)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,16 +132,7 @@ func TestOrdinalErrors(t *testing.T) {
 	exe := testWorker(t)
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " ")+tt.file, func(t *testing.T) {
-			t.Chdir(t.TempDir())
-			onHost(t, tt.host)
-			args := tt.args
-			if tt.file != "" {
-				if err := os.WriteFile("app.hcl", []byte(tt.file), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				args = append([]string{"-c", "app.hcl"}, args...)
-			}
-			_, err := Load(append(args, "--", exe), nil)
+			_, err := loadOnHost(t, tt.host, tt.file, tt.args, exe)
 			if !errors.Is(err, ErrUsage) {
 				t.Fatalf("Load: %v; want a usage error", err)
 			}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"runtime/debug"
 	"syscall"
 
@@ -68,6 +66,9 @@ func (c *cli) run(args []string) int {
 }
 
 func (c *cli) runSupervisor(args []string) int {
+	// The default signals are caught while the settings are read, off the
+	// start's critical path; Run catches what the settings add.
+	caught := supervisor.CatchSignals(supervisor.DefaultActions())
 	settings, err := config.Load(args, c.stdout)
 	switch {
 	case errors.Is(err, config.ErrHelp):
@@ -81,6 +82,7 @@ func (c *cli) runSupervisor(args []string) int {
 	}
 	logger, logs := c.newLogger(settings)
 	settings.Logger = logger
+	settings.Caught = caught
 	settings.Version = buildVersion()
 	code, err := supervisor.Run(settings.Options)
 	if err != nil {
@@ -99,11 +101,8 @@ func (c *cli) runSupervisor(args []string) int {
 // are dropped and, once stderr moves again, counted in one line.
 func (c *cli) newLogger(settings *config.Settings) (hclog.Logger, *logwriter.Writer) {
 	// A write to a stderr whose reader is gone (`slotrun … 2>&1 | head`)
-	// must fail, not kill slotrun by SIGPIPE. The supervisor catches
-	// SIGPIPE while it runs; this keeps it caught while the last lines are
-	// written after it returns. Caught, not ignored: an ignored signal
-	// would stay ignored in the workers.
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	// fails rather than kill slotrun: the supervisor keeps SIGPIPE caught
+	// until the process exits (supervisor.Catcher).
 	opts := hclog.LoggerOptions{
 		Name:       settings.Name,
 		Level:      hclog.LevelFromString(settings.Log.Level),

@@ -77,6 +77,24 @@ func TestSignalForwardRewritesTheSignal(t *testing.T) {
 	}
 }
 
+// A signal with no default action is caught once the settings give it one:
+// the command line begins catching the default ones before it has read the
+// settings (supervisor.Catcher), and must not leave the others to their
+// default action, which for ALRM ends the process.
+func TestSignalBeyondTheDefaultsIsCaught(t *testing.T) {
+	t.Parallel()
+	p := start(t, "-n", "2", "--signal", "ALRM=forward:USR1", "--", workerBin)
+	pids := p.waitReady(0, 0, 1)
+	from := p.lineCount()
+	p.signal(syscall.SIGALRM)
+	for id, pid := range pids {
+		waitLine(t, p.stdout, from, fmt.Sprintf(`^signal id=%d pid=%d sig=USR1$`, id, pid))
+	}
+	if !alive(p.pid()) {
+		t.Errorf("slotrun died of ALRM")
+	}
+}
+
 func TestSignalIgnoreSendsNothing(t *testing.T) {
 	t.Parallel()
 	p := start(t, "-n", "2", "--signal", "HUP=ignore", "--", workerBin)

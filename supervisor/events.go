@@ -78,6 +78,8 @@ func (s *supervisor) handle(ev event) {
 		s.onManagerTick(ev)
 	case controlRequest:
 		ev.run()
+	case settleDue:
+		s.settleMemory()
 	case shutdownDue:
 		if !s.stopping {
 			s.beginStop(0)

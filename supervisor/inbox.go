@@ -1,9 +1,6 @@
 package supervisor
 
 import (
-	"os"
-	"os/signal"
-	"reflect"
 	"sync"
 	"syscall"
 )
@@ -65,36 +62,4 @@ func (in *signalInbox) take() []pendingSignal {
 	p := in.pending
 	in.pending = nil
 	return p
-}
-
-// relaySignals moves the signals os/signal delivers into the inbox until
-// done is closed. Each signal has its own one-slot channel: os/signal drops
-// a signal whose channel is full, and with one shared channel a flood of
-// HUPs could crowd out a TERM. A signal dropped from its own full channel
-// is one already pending, as the kernel itself would merge it.
-func relaySignals(sigs []os.Signal, in *signalInbox, done <-chan struct{}) (stop func()) {
-	cases := []reflect.SelectCase{{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(done)}}
-	chans := make([]chan os.Signal, len(sigs))
-	for i, sig := range sigs {
-		chans[i] = make(chan os.Signal, 1)
-		signal.Notify(chans[i], sig)
-		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(chans[i])})
-	}
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		for {
-			chosen, v, _ := reflect.Select(cases)
-			if chosen == 0 {
-				return
-			}
-			in.add(v.Interface().(syscall.Signal))
-		}
-	}()
-	return func() {
-		for _, c := range chans {
-			signal.Stop(c)
-		}
-		<-finished
-	}
 }

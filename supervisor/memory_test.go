@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// Memory is settled once the start has returned, and once more the first
-// time every worker is ready; never again, whatever happens after.
+// Memory is settled firstSettleDelay after the start has returned, not
+// while the workers start, and once more the first time every worker is
+// ready; never again, whatever happens after.
 func TestMemoryIsSettledAfterStartAndWhenAllAreFirstReady(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -15,11 +16,18 @@ func TestMemoryIsSettledAfterStartAndWhenAllAreFirstReady(t *testing.T) {
 		steps     func(h *harness)
 		want      int
 	}{
-		{"started, not yet ready", time.Second, func(h *harness) {}, 1},
+		{"not while the workers start", time.Second, func(h *harness) {
+			h.advance(firstSettleDelay - time.Millisecond)
+		}, 0},
+		{"started, not yet ready", time.Second, func(h *harness) {
+			h.advance(firstSettleDelay)
+		}, 1},
 		{"all ready after --min-uptime", time.Second, func(h *harness) {
 			h.advance(time.Second)
 		}, 2},
-		{"ready at once with --min-uptime 0", 0, func(h *harness) {}, 1},
+		{"ready at once with --min-uptime 0", 0, func(h *harness) {
+			h.advance(firstSettleDelay)
+		}, 1},
 		{"one of two crash-loops: never all ready", time.Second, func(h *harness) {
 			for range 3 {
 				h.exit(1, code(1))

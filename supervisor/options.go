@@ -68,6 +68,10 @@ type Options struct {
 
 	Logger hclog.Logger // hclog.NewNullLogger() when nil
 
+	// Caught holds the signals the command line began to catch before it
+	// read its settings (CatchSignals); nil: Run catches them itself.
+	Caught *Catcher
+
 	// Control is the control socket's path; "" serves none.
 	Control string
 	// HTTP is the address of the metrics and health server; "" serves none.

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime"
 	"strings"
 	"sync"
@@ -48,6 +47,7 @@ type supervisor struct {
 	devnull *os.File
 	out     *output // nil without --prefix
 
+	caught      *Catcher       // the signals, until the loop takes them
 	inbox       *signalInbox   // signals with actions
 	childExited chan os.Signal // SIGCHLD: time to reap
 	events      chan event     // timers
@@ -110,28 +110,21 @@ func Run(opts Options) (int, error) {
 	if opts.Stderr == nil {
 		opts.Stderr = os.Stderr
 	}
-	useOneProcessor()
-	s := newSupervisor(opts, newRealSystem())
-	s.adoptActivation()
-	s.readManager()
-	reserveThreadsUnderPidsLimit()
-
-	// Catch signals first: one that arrives while we start waits in the
-	// inbox and is acted on once the workers exist. SIGCHLD has a channel
-	// of its own; one pending SIGCHLD is enough, since each reap collects
-	// every child that has ended.
-	stopRelay := relaySignals(caught(opts.Signals), s.inbox, s.done)
-	signal.Notify(s.childExited, syscall.SIGCHLD)
+	caught := opts.Caught
+	if caught == nil {
+		caught = CatchSignals(opts.Signals)
+	}
 	// Giving the signals back costs a round trip with the runtime's
 	// signal thread for each (about 0.4 ms in all), and slotrun exits
 	// right after Run: it is done on the way out, not waited for
 	// (docs/performance.md).
-	defer func() {
-		go func() {
-			stopRelay()
-			signal.Stop(s.childExited)
-		}()
-	}()
+	defer func() { go caught.release() }()
+	s := newSupervisor(opts, newRealSystem())
+	s.caught = caught
+	s.adoptActivation()
+	s.readManager()
+	reserveThreadsUnderPidsLimit()
+	s.takeSignals()
 
 	var code int
 	var startErr error
@@ -148,6 +141,9 @@ func Run(opts Options) (int, error) {
 			}
 			return startErr
 		}
+		// After the start, not before: changing GOMAXPROCS stops the
+		// world, 0.2 ms that a worker's start need not wait for.
+		useOneProcessor()
 		s.afterStart()
 		code = s.loop()
 		return errLoopDone
@@ -241,6 +237,17 @@ func (s *supervisor) start() (err error) {
 		return err
 	}
 	return nil
+}
+
+// takeSignals makes sure every signal with an action is caught, and has
+// them relayed to the inbox, before the PID file and the first worker
+// exist: a signal that arrives while we start waits in the inbox and is
+// acted on once the workers exist. The Catcher has been at it since the
+// command line began (docs/performance.md, "Start-up").
+func (s *supervisor) takeSignals() {
+	s.caught.match(s.opts.Signals)
+	s.childExited = s.caught.child
+	s.caught.relay(s.inbox, s.done)
 }
 
 // startWorkers starts a worker in every slot taken. If one cannot be

@@ -13,6 +13,7 @@ import (
 
 	"github.com/slotrun/slotrun/config"
 	"github.com/slotrun/slotrun/internal/logwriter"
+	"github.com/slotrun/slotrun/internal/prestart"
 	"github.com/slotrun/slotrun/internal/signame"
 	"github.com/slotrun/slotrun/pidfile"
 	"github.com/slotrun/slotrun/supervisor"
@@ -40,35 +41,44 @@ func newCLI(stdout, stderr io.Writer) *cli { return &cli{stdout: stdout, stderr:
 // run dispatches a subcommand and returns the exit code.
 func (c *cli) run(args []string) int {
 	if len(args) > 0 {
-		switch args[0] {
-		case "run":
+		if command, ok := c.commands()[args[0]]; ok {
+			return command(args[1:])
+		}
+		if args[0] == "run" {
 			return c.runSupervisor(args[1:])
-		case "signal":
-			return c.signal(args[1:])
-		case "status":
-			return c.status(args[1:])
-		case "scale":
-			return c.scale(args[1:])
-		case "restart":
-			return c.restart(args[1:])
-		case "stop":
-			return c.stop(args[1:])
-		case "help":
-			// Not a worker called help (that is `slotrun -- help`).
-			config.Usage(c.stdout)
-			return exitOK
-		case "version", "--version":
-			fmt.Fprintln(c.stdout, "slotrun", buildVersion())
-			return exitOK
 		}
 	}
 	return c.runSupervisor(args)
 }
 
+// commands are the subcommands that are not a supervisor: what
+// prestart.ClientCommands names (a test keeps the two the same).
+func (c *cli) commands() map[string]func(args []string) int {
+	version := func([]string) int {
+		fmt.Fprintln(c.stdout, "slotrun", buildVersion())
+		return exitOK
+	}
+	return map[string]func([]string) int{
+		"signal":  c.signal,
+		"status":  c.status,
+		"scale":   c.scale,
+		"restart": c.restart,
+		"stop":    c.stop,
+		// Not a worker called help (that is `slotrun -- help`).
+		"help": func([]string) int {
+			config.Usage(c.stdout)
+			return exitOK
+		},
+		"version":   version,
+		"--version": version,
+	}
+}
+
 func (c *cli) runSupervisor(args []string) int {
-	// The default signals are caught while the settings are read, off the
-	// start's critical path; Run catches what the settings add.
-	caught := supervisor.CatchSignals(supervisor.DefaultActions())
+	// The default signals are being caught since the packages were
+	// initialised, off the start's critical path; Run catches what the
+	// settings add.
+	caught := prestart.TakeSignals()
 	settings, err := config.Load(args, c.stdout)
 	switch {
 	case errors.Is(err, config.ErrHelp):

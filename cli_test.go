@@ -3,9 +3,36 @@ package main
 import (
 	"bytes"
 	"os"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/slotrun/slotrun/internal/prestart"
 )
+
+// A test binary is no supervisor: give back what prestart's init began to
+// catch, or go test could neither interrupt it nor dump it on a timeout.
+// The supervisors these tests start in-process catch their own.
+func TestMain(m *testing.M) {
+	if s := prestart.TakeSignals(); s != nil {
+		s.Release()
+	}
+	os.Exit(m.Run())
+}
+
+// prestart must know the client commands before the CLI has parsed
+// anything: it catches signals for every other first argument.
+func TestClientCommandsAreTheCLIs(t *testing.T) {
+	var names []string
+	for name := range newCLI(nil, nil).commands() {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	want := slices.Sorted(slices.Values(prestart.ClientCommands))
+	if !slices.Equal(names, want) {
+		t.Fatalf("the CLI's commands are %q; prestart.ClientCommands %q", names, want)
+	}
+}
 
 // The CLI runs in-process here; the e2e tests run the built binary.
 func TestCLIExitCodesAndMessages(t *testing.T) {

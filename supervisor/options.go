@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/slotrun/slotrun/internal/sigcatch"
 	"github.com/slotrun/slotrun/internal/signame"
 	"github.com/slotrun/slotrun/listen"
 )
@@ -68,9 +69,10 @@ type Options struct {
 
 	Logger hclog.Logger // hclog.NewNullLogger() when nil
 
-	// Caught holds the signals the command line began to catch before it
-	// read its settings (CatchSignals); nil: Run catches them itself.
-	Caught *Catcher
+	// Caught holds the signals the process began to catch before it read
+	// its settings (internal/prestart); Run catches exactly Caught(Signals).
+	// nil: Run catches them itself.
+	Caught *sigcatch.Set
 
 	// Control is the control socket's path; "" serves none.
 	Control string

@@ -28,6 +28,7 @@ import (
 	"github.com/oklog/run"
 	"golang.org/x/sys/unix"
 
+	"github.com/slotrun/slotrun/internal/sigcatch"
 	"github.com/slotrun/slotrun/pidfile"
 	"github.com/slotrun/slotrun/slots"
 )
@@ -47,7 +48,7 @@ type supervisor struct {
 	devnull *os.File
 	out     *output // nil without --prefix
 
-	caught      *Catcher       // the signals, until the loop takes them
+	caught      *sigcatch.Set  // the signals, until the loop takes them
 	inbox       *signalInbox   // signals with actions
 	childExited chan os.Signal // SIGCHLD: time to reap
 	events      chan event     // timers
@@ -112,13 +113,16 @@ func Run(opts Options) (int, error) {
 	}
 	caught := opts.Caught
 	if caught == nil {
-		caught = CatchSignals(opts.Signals)
+		caught = sigcatch.Start(Caught(opts.Signals))
 	}
 	// Giving the signals back costs a round trip with the runtime's
 	// signal thread for each (about 0.4 ms in all), and slotrun exits
 	// right after Run: it is done on the way out, not waited for
-	// (docs/performance.md).
-	defer func() { go caught.release() }()
+	// (docs/performance.md). PIPE stays caught: a write to a log reader
+	// that went away (`slotrun … 2>&1 | head`) must fail rather than kill
+	// slotrun up to its exit, the last log lines included, which are
+	// written after Run returns.
+	defer func() { go caught.Release(syscall.SIGPIPE) }()
 	s := newSupervisor(opts, newRealSystem())
 	s.caught = caught
 	s.adoptActivation()
@@ -154,14 +158,14 @@ func Run(opts Options) (int, error) {
 
 var errLoopDone = errors.New("supervisor loop ended")
 
-// caught lists the signals the supervisor takes over besides CHLD: every
-// one with an action, and PIPE, so that a log reader that went away
-// (`slotrun … 2>&1 | head`) fails a write instead of killing slotrun and,
-// through the parent-death signal, every worker. Catching rather than
-// ignoring it matters: an ignored signal stays ignored across exec, and the
-// workers would inherit that.
-func caught(actions map[syscall.Signal]Action) []os.Signal {
-	list := []os.Signal{syscall.SIGPIPE}
+// Caught lists the signals a supervisor with these actions catches: CHLD,
+// which drives reaping; every signal with an action; and PIPE, so that a
+// log reader that went away (`slotrun … 2>&1 | head`) fails a write
+// instead of killing slotrun and, through the parent-death signal, every
+// worker. Catching rather than ignoring it matters: an ignored signal
+// stays ignored across exec, and the workers would inherit that.
+func Caught(actions map[syscall.Signal]Action) []os.Signal {
+	list := []os.Signal{syscall.SIGCHLD, syscall.SIGPIPE}
 	for sig := range actions {
 		list = append(list, sig)
 	}
@@ -242,12 +246,12 @@ func (s *supervisor) start() (err error) {
 // takeSignals makes sure every signal with an action is caught, and has
 // them relayed to the inbox, before the PID file and the first worker
 // exist: a signal that arrives while we start waits in the inbox and is
-// acted on once the workers exist. The Catcher has been at it since the
-// command line began (docs/performance.md, "Start-up").
+// acted on once the workers exist. They have been caught since the
+// packages were initialised (internal/prestart, docs/performance.md).
 func (s *supervisor) takeSignals() {
-	s.caught.match(s.opts.Signals)
-	s.childExited = s.caught.child
-	s.caught.relay(s.inbox, s.done)
+	s.caught.Match(Caught(s.opts.Signals))
+	s.childExited = s.caught.Take(syscall.SIGCHLD)
+	s.caught.Relay(s.inbox.add, s.done)
 }
 
 // startWorkers starts a worker in every slot taken. If one cannot be

@@ -37,7 +37,8 @@ const self = "/proc/self/exe"
 // An error says what could not be reset: the program goes on with those
 // signals blocked or ignored.
 //
-// Call it first thing in main, before any goroutine of the program's own.
+// Call it first thing, before any goroutine of the program's own: slotrun
+// calls it from internal/prestart's init.
 // When nothing is blocked or ignored, it costs a few system calls.
 func Clean() error {
 	ignoredErr := resetIgnored()

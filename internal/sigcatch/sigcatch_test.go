@@ -1,0 +1,87 @@
+package sigcatch
+
+import (
+	"os"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func sorted(sigs []os.Signal) []os.Signal {
+	sigs = slices.Clone(sigs)
+	slices.SortFunc(sigs, func(a, b os.Signal) int { return int(a.(syscall.Signal)) - int(b.(syscall.Signal)) })
+	return sigs
+}
+
+// Match catches exactly what it is given, whatever Start began with; Take
+// hands one channel out of the relay; Relay delivers the rest; Release
+// gives back all but what it keeps.
+func TestSetMatchesTakesRelaysAndReleases(t *testing.T) {
+	s := Start([]os.Signal{syscall.SIGCHLD, syscall.SIGUSR1, syscall.SIGHUP})
+	s.Match([]os.Signal{syscall.SIGCHLD, syscall.SIGUSR1, syscall.SIGALRM, syscall.SIGUSR2})
+	if got, want := sorted(s.Caught()), []os.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGCHLD}; !slices.Equal(got, want) {
+		t.Fatalf("caught %v, want %v", got, want)
+	}
+	child := s.Take(syscall.SIGCHLD)
+	if child == nil || s.Take(syscall.SIGHUP) != nil {
+		t.Fatal("Take: want CHLD's channel, and nil for HUP, which is not caught")
+	}
+
+	got := make(chan syscall.Signal, 8)
+	done := make(chan struct{})
+	s.Relay(func(sig syscall.Signal) { got <- sig }, done)
+	// ALRM was not among the signals Start caught: uncaught, it would end
+	// the test binary.
+	for _, sig := range []syscall.Signal{syscall.SIGALRM, syscall.SIGUSR2} {
+		if err := syscall.Kill(os.Getpid(), sig); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case g := <-got:
+			if g != sig {
+				t.Fatalf("relayed %v, want %v", g, sig)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%v was never relayed", sig)
+		}
+	}
+	// A child's exit reaches the taken channel, not the relay.
+	if err := syscall.Kill(os.Getpid(), syscall.SIGCHLD); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-child:
+	case <-time.After(10 * time.Second):
+		t.Fatal("CHLD never reached its channel")
+	}
+
+	// Release keeps USR1 caught, in its own channel: given back, it would
+	// end the test binary.
+	close(done)
+	s.Release(syscall.SIGUSR1)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.chans[slices.Index(s.sigs, os.Signal(syscall.SIGUSR1))]:
+	case <-time.After(10 * time.Second):
+		t.Fatal("USR1 not caught after Release kept it")
+	}
+	select {
+	case sig := <-got:
+		t.Fatalf("%v relayed after Release", sig)
+	default:
+	}
+}
+
+// A signal Start caught that Match does not list is dropped, and goes back
+// to its default disposition.
+func TestMatchGivesBackWhatItDoesNotList(t *testing.T) {
+	s := Start([]os.Signal{syscall.SIGUSR1, syscall.SIGWINCH})
+	s.Match([]os.Signal{syscall.SIGUSR1})
+	defer s.Release()
+	if got, want := s.Caught(), []os.Signal{syscall.SIGUSR1}; !slices.Equal(got, want) {
+		t.Fatalf("caught %v, want %v", got, want)
+	}
+}

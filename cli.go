@@ -112,7 +112,7 @@ func (c *cli) runSupervisor(args []string) int {
 func (c *cli) newLogger(settings *config.Settings) (hclog.Logger, *logwriter.Writer) {
 	// A write to a stderr whose reader is gone (`slotrun … 2>&1 | head`)
 	// fails rather than kill slotrun: the supervisor keeps SIGPIPE caught
-	// until the process exits (supervisor.Catcher).
+	// until the process exits (supervisor.Run).
 	opts := hclog.LoggerOptions{
 		Name:       settings.Name,
 		Level:      hclog.LevelFromString(settings.Log.Level),

@@ -58,40 +58,43 @@ func TestDefaultForwardedSignalsReachEveryWorker(t *testing.T) {
 	}
 }
 
+// A forward action may send another signal than the one it acts on. ALRM
+// has no default action, and would end slotrun uncaught: it is caught once
+// the settings give it one, though the default signals are caught before
+// the settings are read (internal/prestart).
 func TestSignalForwardRewritesTheSignal(t *testing.T) {
 	t.Parallel()
-	p := start(t, "-n", "2", "--signal", "USR1=forward:USR2", "--", workerBin)
-	pids := p.waitReady(0, 0, 1)
-	from := p.lineCount()
-	p.signal(syscall.SIGUSR1)
-	for id, pid := range pids {
-		waitLine(t, p.stdout, from, fmt.Sprintf(`^signal id=%d pid=%d sig=USR2$`, id, pid))
-	}
-	// WINCH (28) sent now would arrive after a USR1 (10) sent before it.
-	p.signal(syscall.SIGWINCH)
-	for id, pid := range pids {
-		marker, _ := waitLine(t, p.stdout, from, fmt.Sprintf(`^signal id=%d pid=%d sig=WINCH$`, id, pid))
-		if got := linesMatching(p.stdout, from, marker, fmt.Sprintf(`^signal id=%d .*sig=USR1$`, id)); len(got) > 0 {
-			t.Errorf("worker %d got USR1 itself: %q; want only the rewritten USR2", id, got)
-		}
-	}
-}
-
-// A signal with no default action is caught once the settings give it one:
-// the command line begins catching the default ones before it has read the
-// settings (supervisor.Catcher), and must not leave the others to their
-// default action, which for ALRM ends the process.
-func TestSignalBeyondTheDefaultsIsCaught(t *testing.T) {
-	t.Parallel()
-	p := start(t, "-n", "2", "--signal", "ALRM=forward:USR1", "--", workerBin)
-	pids := p.waitReady(0, 0, 1)
-	from := p.lineCount()
-	p.signal(syscall.SIGALRM)
-	for id, pid := range pids {
-		waitLine(t, p.stdout, from, fmt.Sprintf(`^signal id=%d pid=%d sig=USR1$`, id, pid))
-	}
-	if !alive(p.pid()) {
-		t.Errorf("slotrun died of ALRM")
+	for _, tt := range []struct {
+		action   string
+		sig      syscall.Signal
+		sentName string
+		want     string
+	}{
+		{"USR1=forward:USR2", syscall.SIGUSR1, "USR1", "USR2"},
+		{"ALRM=forward:USR1", syscall.SIGALRM, "ALRM", "USR1"},
+	} {
+		t.Run(tt.action, func(t *testing.T) {
+			t.Parallel()
+			p := start(t, "-n", "2", "--signal", tt.action, "--", workerBin)
+			pids := p.waitReady(0, 0, 1)
+			from := p.lineCount()
+			p.signal(tt.sig)
+			for id, pid := range pids {
+				waitLine(t, p.stdout, from, fmt.Sprintf(`^signal id=%d pid=%d sig=%s$`, id, pid, tt.want))
+			}
+			// WINCH (28) sent now would arrive after a signal with a
+			// lower number sent before it.
+			p.signal(syscall.SIGWINCH)
+			for id, pid := range pids {
+				marker, _ := waitLine(t, p.stdout, from, fmt.Sprintf(`^signal id=%d pid=%d sig=WINCH$`, id, pid))
+				if got := linesMatching(p.stdout, from, marker, fmt.Sprintf(`^signal id=%d .*sig=%s$`, id, tt.sentName)); len(got) > 0 {
+					t.Errorf("worker %d got %s itself: %q; want only %s", id, tt.sentName, got, tt.want)
+				}
+			}
+			if !alive(p.pid()) {
+				t.Errorf("slotrun died of %s", tt.sentName)
+			}
+		})
 	}
 }
 

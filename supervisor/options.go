@@ -70,7 +70,7 @@ type Options struct {
 	Logger hclog.Logger // hclog.NewNullLogger() when nil
 
 	// Caught holds the signals the process began to catch before it read
-	// its settings (internal/prestart); Run catches exactly Caught(Signals).
+	// its settings (internal/prestart); Run catches exactly CaughtSignals(Signals).
 	// nil: Run catches them itself.
 	Caught *sigcatch.Set
 

@@ -113,7 +113,7 @@ func Run(opts Options) (int, error) {
 	}
 	caught := opts.Caught
 	if caught == nil {
-		caught = sigcatch.Start(Caught(opts.Signals))
+		caught = sigcatch.Start(CaughtSignals(opts.Signals), nil)
 	}
 	// Giving the signals back costs a round trip with the runtime's
 	// signal thread for each (about 0.4 ms in all), and slotrun exits
@@ -127,6 +127,7 @@ func Run(opts Options) (int, error) {
 	s.caught = caught
 	s.adoptActivation()
 	s.readManager()
+	useOneProcessor() // slotrun's binary did already, in internal/prestart
 	reserveThreadsUnderPidsLimit()
 	s.takeSignals()
 
@@ -145,9 +146,6 @@ func Run(opts Options) (int, error) {
 			}
 			return startErr
 		}
-		// After the start, not before: changing GOMAXPROCS stops the
-		// world, 0.2 ms that a worker's start need not wait for.
-		useOneProcessor()
 		s.afterStart()
 		code = s.loop()
 		return errLoopDone
@@ -158,13 +156,13 @@ func Run(opts Options) (int, error) {
 
 var errLoopDone = errors.New("supervisor loop ended")
 
-// Caught lists the signals a supervisor with these actions catches: CHLD,
+// CaughtSignals lists the signals a supervisor with these actions catches: CHLD,
 // which drives reaping; every signal with an action; and PIPE, so that a
 // log reader that went away (`slotrun … 2>&1 | head`) fails a write
 // instead of killing slotrun and, through the parent-death signal, every
 // worker. Catching rather than ignoring it matters: an ignored signal
 // stays ignored across exec, and the workers would inherit that.
-func Caught(actions map[syscall.Signal]Action) []os.Signal {
+func CaughtSignals(actions map[syscall.Signal]Action) []os.Signal {
 	list := []os.Signal{syscall.SIGCHLD, syscall.SIGPIPE}
 	for sig := range actions {
 		list = append(list, sig)
@@ -249,7 +247,7 @@ func (s *supervisor) start() (err error) {
 // acted on once the workers exist. They have been caught since the
 // packages were initialised (internal/prestart, docs/performance.md).
 func (s *supervisor) takeSignals() {
-	s.caught.Match(Caught(s.opts.Signals))
+	s.caught.Match(CaughtSignals(s.opts.Signals))
 	s.childExited = s.caught.Take(syscall.SIGCHLD)
 	s.caught.Relay(s.inbox.add, s.done)
 }

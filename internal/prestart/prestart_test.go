@@ -48,7 +48,7 @@ func TestDefaultSignalsAreTheSupervisorsDefaults(t *testing.T) {
 		slices.SortFunc(sigs, func(a, b os.Signal) int { return int(a.(syscall.Signal)) - int(b.(syscall.Signal)) })
 		return sigs
 	}
-	got, want := order(DefaultSignals), order(supervisor.Caught(supervisor.DefaultActions()))
+	got, want := order(DefaultSignals), order(supervisor.CaughtSignals(supervisor.DefaultActions()))
 	if !slices.Equal(got, want) {
 		t.Fatalf("DefaultSignals %v; a supervisor with the defaults catches %v", got, want)
 	}

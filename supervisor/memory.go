@@ -19,8 +19,8 @@ import (
 // settled. Not at once: settling is a collection and a walk of slotrun's
 // own mappings, about 1 ms of CPU, and on a small machine the workers are
 // starting on the other processors right then (docs/performance.md,
-// "Start-up"). By this time their start is long over; 64 workers start in
-// under 80 ms here, and PSS is read 0.5 s after the start in the bench.
+// "Start-up of the supervisor"). By this time their start is long over: 64
+// workers start in under 80 ms here, and the bench reads PSS 0.5 s after.
 const firstSettleDelay = 100 * time.Millisecond
 
 // settleDue: firstSettleDelay after the start is over.

@@ -7,9 +7,10 @@
 // signal thread. Begun here, on a goroutine of its own, it overlaps the
 // initialisation of the packages that follow (HCL, hclog, net: about
 // 0.7 ms) and the reading of the settings, instead of delaying the first
-// worker (docs/performance.md, "Start-up"). This package depends only on
-// those two and the standard library, so its init runs early; the client
-// commands (`slotrun signal`, `status`, ...) catch nothing and pay nothing.
+// worker (docs/performance.md, "Start-up of the supervisor"). This package
+// depends only on those two and the standard library, so its init runs
+// early; the client commands (`slotrun signal`, `status`, ...) catch
+// nothing and pay nothing.
 package prestart
 
 import (

@@ -3,8 +3,9 @@
 // its owner takes it.
 //
 // Catching a signal with os/signal costs a round trip with the Go runtime's
-// signal-mask thread: about 40 µs here, and slotrun catches 14. Done in
-// line, that was 0.6 ms of a 6 ms start (docs/performance.md, "Start-up").
+// signal-mask thread: about 40 µs here, and slotrun catches 13. Done in
+// line, that was 0.8 ms of a 6.5 ms start (docs/performance.md, "Start-up
+// of the supervisor").
 //
 // Each signal has a one-slot channel of its own: os/signal drops a signal
 // whose channel is full, and with one shared channel a flood of HUPs could

@@ -113,7 +113,7 @@ func Run(opts Options) (int, error) {
 	}
 	caught := opts.Caught
 	if caught == nil {
-		caught = sigcatch.Start(CaughtSignals(opts.Signals), nil)
+		caught = sigcatch.Start(CaughtSignals(opts.Signals))
 	}
 	// Giving the signals back costs a round trip with the runtime's
 	// signal thread for each (about 0.4 ms in all), and slotrun exits
@@ -127,7 +127,7 @@ func Run(opts Options) (int, error) {
 	s.caught = caught
 	s.adoptActivation()
 	s.readManager()
-	useOneProcessor() // slotrun's binary did already, in internal/prestart
+	useOneProcessor()
 	reserveThreadsUnderPidsLimit()
 	s.takeSignals()
 

@@ -15,7 +15,6 @@ package prestart
 
 import (
 	"os"
-	"runtime"
 	"slices"
 	"syscall"
 
@@ -30,12 +29,14 @@ import (
 var ClientCommands = []string{"signal", "status", "scale", "restart", "stop", "help", "version", "--version"}
 
 // DefaultSignals are the signals a supervisor catches with the default
-// settings: CHLD, PIPE and every signal with a default action
-// (supervisor.DefaultActions; a test keeps the two the same). Run catches
-// what the settings add, and gives back what they take away.
+// settings (supervisor.DefaultActions; a test keeps the two the same), but
+// TERM, INT and QUIT: Run catches those, with what the settings add,
+// before the PID file exists. Until then they end slotrun at once, as a
+// user who presses Ctrl-C while it reads its settings (a config file on a
+// FIFO, or a hung mount) expects; caught here, they would wait for the
+// start and stop the workers it had just started.
 var DefaultSignals = []os.Signal{
-	syscall.SIGCHLD, syscall.SIGPIPE,
-	syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
+	syscall.SIGCHLD, syscall.SIGPIPE, syscall.SIGHUP,
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH,
 	syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGTSTP, syscall.SIGCONT,
 }
@@ -61,20 +62,7 @@ func init() {
 	// signals blocked this execs slotrun again, with the same PID.
 	CleanErr = sigstate.Clean()
 	if Supervises(os.Args[1:]) {
-		signals = sigcatch.Start(DefaultSignals, useOneProcessor)
-	}
-}
-
-// useOneProcessor runs Go code on one processor unless GOMAXPROCS is in the
-// environment (docs/memory.md; supervisor.Run does the same for a
-// supervisor started otherwise). Done here, once the signals are caught,
-// it costs the start nothing: changing GOMAXPROCS stops the world for
-// about 0.2 ms, and here that overlaps the rest of the initialisation. Set
-// after the start instead, the runtime kept about 0.15 MiB more of the
-// second processor's caches.
-func useOneProcessor() {
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
+		signals = sigcatch.Start(DefaultSignals)
 	}
 }
 

@@ -31,17 +31,13 @@ type Set struct {
 	relaying chan struct{}    // closed when the relay ends; nil before it starts
 }
 
-// Start begins catching sigs and returns at once. then, if not nil, runs
-// on the same goroutine once they are caught, and Match waits for it too.
-func Start(sigs []os.Signal, then func()) *Set {
+// Start begins catching sigs and returns at once.
+func Start(sigs []os.Signal) *Set {
 	s := &Set{done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		for _, sig := range sigs {
 			s.add(sig)
-		}
-		if then != nil {
-			then()
 		}
 	}()
 	return s

@@ -18,7 +18,7 @@ func sorted(sigs []os.Signal) []os.Signal {
 // hands one channel out of the relay; Relay delivers the rest; Release
 // gives back all but what it keeps.
 func TestSetMatchesTakesRelaysAndReleases(t *testing.T) {
-	s := Start([]os.Signal{syscall.SIGCHLD, syscall.SIGUSR1, syscall.SIGHUP}, nil)
+	s := Start([]os.Signal{syscall.SIGCHLD, syscall.SIGUSR1, syscall.SIGHUP})
 	s.Match([]os.Signal{syscall.SIGCHLD, syscall.SIGUSR1, syscall.SIGALRM, syscall.SIGUSR2})
 	if got, want := sorted(s.Caught()), []os.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGCHLD}; !slices.Equal(got, want) {
 		t.Fatalf("caught %v, want %v", got, want)
@@ -78,7 +78,7 @@ func TestSetMatchesTakesRelaysAndReleases(t *testing.T) {
 // A signal Start caught that Match does not list is dropped, and goes back
 // to its default disposition.
 func TestMatchGivesBackWhatItDoesNotList(t *testing.T) {
-	s := Start([]os.Signal{syscall.SIGUSR1, syscall.SIGWINCH}, nil)
+	s := Start([]os.Signal{syscall.SIGUSR1, syscall.SIGWINCH})
 	s.Match([]os.Signal{syscall.SIGUSR1})
 	defer s.Release()
 	if got, want := s.Caught(), []os.Signal{syscall.SIGUSR1}; !slices.Equal(got, want) {

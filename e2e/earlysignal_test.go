@@ -1,0 +1,63 @@
+package e2e
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Ctrl-C while slotrun still reads its settings (here, a config file on a
+// FIFO nobody writes) ends it at once, as it would any program: the
+// signals caught during initialisation (internal/prestart) leave INT and
+// TERM alone until the supervisor takes them, before its PID file exists.
+func TestInterruptWhileReadingTheSettingsEndsSlotrun(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "cfg.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(slotrunBin, "-c", fifo, "-n", "1", "--", "sleep", "100")
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	// Once slotrun opens the FIFO, our write end opens too; held open and
+	// never written, it keeps slotrun reading its settings.
+	deadline := time.Now().Add(10 * time.Second)
+	var w int
+	for {
+		var err error
+		if w, err = syscall.Open(fifo, syscall.O_WRONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slotrun never opened its config file: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond) // the poll's interval, under the deadline above
+	}
+	defer syscall.Close(w)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGINT {
+			t.Fatalf("slotrun ended with %v; want death by SIGINT", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("slotrun ignored SIGINT while reading its settings")
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".pid")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("slotrun left %s behind (err %v)", filepath.Join(dir, ".pid"), err)
+	}
+}

@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -59,5 +61,24 @@ func TestInterruptWhileReadingTheSettingsEndsSlotrun(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, ".pid")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("slotrun left %s behind (err %v)", filepath.Join(dir, ".pid"), err)
+	}
+}
+
+// Without -n, slotrun starts one worker per processor Go would use: the
+// GOMAXPROCS it started with, not the 1 it sets for itself once the
+// settings are read.
+func TestDefaultWorkerCountIsGOMAXPROCS(t *testing.T) {
+	t.Parallel()
+	if os.Getenv("GOMAXPROCS") != "" {
+		t.Skip("GOMAXPROCS is set in the environment")
+	}
+	want := runtime.GOMAXPROCS(0)
+	for range 5 {
+		p := start(t, "--", workerBin)
+		p.waitStderr(fmt.Sprintf(`starting.* workers=%d `, want))
+		p.signal(syscall.SIGTERM)
+		if code := p.wait(); code != 0 {
+			t.Fatalf("exit code %d after TERM; want 0", code)
+		}
 	}
 }

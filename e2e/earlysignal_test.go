@@ -12,12 +12,22 @@ import (
 	"time"
 )
 
-// Ctrl-C while slotrun still reads its settings (here, a config file on a
-// FIFO nobody writes) ends it at once, as it would any program: the
-// signals caught during initialisation (internal/prestart) leave INT and
-// TERM alone until the supervisor takes them, before its PID file exists.
+// Ctrl-C (or a TERM) while slotrun still reads its settings (here, a
+// config file on a FIFO nobody writes) ends it at once, by that signal, as
+// it would any program: the signals caught during initialisation
+// (internal/prestart) leave INT and TERM alone until the supervisor takes
+// them, before its PID file exists.
 func TestInterruptWhileReadingTheSettingsEndsSlotrun(t *testing.T) {
 	t.Parallel()
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			interruptWhileReadingTheSettings(t, sig)
+		})
+	}
+}
+
+func interruptWhileReadingTheSettings(t *testing.T, sig syscall.Signal) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "cfg.fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
@@ -45,7 +55,7 @@ func TestInterruptWhileReadingTheSettingsEndsSlotrun(t *testing.T) {
 		time.Sleep(5 * time.Millisecond) // the poll's interval, under the deadline above
 	}
 	defer syscall.Close(w)
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -53,11 +63,11 @@ func TestInterruptWhileReadingTheSettingsEndsSlotrun(t *testing.T) {
 	select {
 	case err := <-done:
 		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGINT {
-			t.Fatalf("slotrun ended with %v; want death by SIGINT", err)
+		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != sig {
+			t.Fatalf("slotrun ended with %v; want death by %v", err, sig)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("slotrun ignored SIGINT while reading its settings")
+		t.Fatalf("slotrun ignored %v while reading its settings", sig)
 	}
 	if _, err := os.Stat(filepath.Join(dir, ".pid")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("slotrun left %s behind (err %v)", filepath.Join(dir, ".pid"), err)

@@ -120,3 +120,24 @@ func TestForwardedUSR1ReachesAWorkerThoughSlotrunsParentBlockedIt(t *testing.T) 
 		t.Errorf("exit code %d; want %d, the worker's death by USR1", code, 128+int(syscall.SIGUSR1))
 	}
 }
+
+// slotrun clears an inherited mask by exec'ing itself again through
+// /proc/self/exe; it keeps its name all the same (`pgrep slotrun`, `ps -C
+// slotrun`), and the variable that carries the name across does not reach
+// the workers.
+func TestSlotrunKeepsItsNameWhenItClearsAnInheritedMask(t *testing.T) {
+	t.Parallel()
+	p := startBlocked(t, blockedByParent, "", "-n", "1", "--restart", "never", "--",
+		"/bin/sh", "-c", `echo "parent=$(cat /proc/$PPID/comm)"; env`)
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit code %d; want 0", code)
+	}
+	p.waitEOF()
+	stdout := p.stdout.text()
+	if want := "parent=" + filepath.Base(slotrunBin) + "\n"; !strings.Contains(stdout, want) {
+		t.Errorf("the worker's parent is not named %q:\n%s", filepath.Base(slotrunBin), stdout)
+	}
+	if strings.Contains(stdout, "SLOTRUN_SIGSTATE") {
+		t.Errorf("the worker's environment has slotrun's own variable:\n%s", stdout)
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,6 +31,15 @@ import (
 // self is the running binary, whatever its path was and even if the file
 // has been replaced since.
 const self = "/proc/self/exe"
+
+// nameEnv carries the process's name across that exec. The kernel names a
+// process after the file it execs, and exec'd as /proc/self/exe slotrun
+// would be "exe" from then on: `pgrep slotrun`, `ps -C slotrun` and
+// `killall slotrun` would no longer find it.
+const nameEnv = "SLOTRUN_SIGSTATE_NAME"
+
+// comm is where the kernel keeps the name, for the whole process.
+const comm = "/proc/self/comm"
 
 // Clean resets every ignored signal to its default action and, if any
 // signal is blocked, execs the running binary again with the same
@@ -41,6 +51,7 @@ const self = "/proc/self/exe"
 // calls it from internal/prestart's init.
 // When nothing is blocked or ignored, it costs a few system calls.
 func Clean() error {
+	restoreName()
 	ignoredErr := resetIgnored()
 	// Every thread of the runtime starts with the mask the process
 	// inherited, less the few signals the runtime never leaves blocked:
@@ -75,7 +86,28 @@ func Clean() error {
 		unix.PthreadSigmask(unix.SIG_SETMASK, &blocked, nil)
 		return errors.New("the signal mask stays set after clearing it")
 	}
-	err := unix.Exec(self, os.Args, os.Environ())
+	env := os.Environ()
+	if name, err := os.ReadFile(comm); err == nil {
+		env = append(env, nameEnv+"="+strings.TrimSuffix(string(name), "\n"))
+	}
+	err := unix.Exec(self, os.Args, env)
 	unix.PthreadSigmask(unix.SIG_SETMASK, &blocked, nil)
 	return fmt.Errorf("start again from %s with no signal blocked: %w", self, err)
+}
+
+// restoreName gives the process back the name it had before Clean exec'd
+// it again, and takes nameEnv out of the environment the workers inherit.
+// A failure has nothing to report: without /proc there was no exec.
+func restoreName() {
+	name, ok := os.LookupEnv(nameEnv)
+	if !ok {
+		return
+	}
+	os.Unsetenv(nameEnv)
+	f, err := os.OpenFile(comm, os.O_WRONLY, 0)
+	if err != nil {
+		return
+	}
+	f.WriteString(name)
+	f.Close()
 }

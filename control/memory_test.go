@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/slotrun/slotrun/internal/imagepages"
 )
 
 // A burst of requests gives memory back once when its first client goes,
@@ -15,7 +16,7 @@ import (
 func TestABurstGivesMemoryBackTwice(t *testing.T) {
 	var returns atomic.Int32
 	old := returnMemory
-	returnMemory = func() { returns.Add(1) }
+	returnMemory = func() error { returns.Add(1); return nil }
 	t.Cleanup(func() { returnMemory = old })
 
 	s, err := ServeHTTP("127.0.0.1:0", &fakeBackend{}, hclog.NewNullLogger())
@@ -44,5 +45,24 @@ func TestABurstGivesMemoryBackTwice(t *testing.T) {
 	}
 	if n := returns.Load(); n != 2 {
 		t.Fatalf("memory given back %d times after a burst of 5, want 2", n)
+	}
+}
+
+// What a burst's end gives back includes the pages of the executable
+// that the requests mapped in, as after the start.
+func TestReturnMemoryReleasesTheImagesPages(t *testing.T) {
+	before, err := imagepages.Resident()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := returnMemory(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := imagepages.Resident()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after >= before {
+		t.Fatalf("the image's resident pages: %d KiB before, %d KiB after; want fewer", before, after)
 	}
 }

@@ -18,6 +18,7 @@ package imagepages
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -30,28 +31,13 @@ import (
 // returns how many bytes of mappings it released (mapped size, not
 // resident pages).
 func Release() (int, error) {
-	maps, err := os.Open("/proc/self/maps")
+	lines, image, err := imageMappings()
 	if err != nil {
 		return 0, fmt.Errorf("release image pages: %w", err)
 	}
-	defer maps.Close()
-	var lines []mapping
-	sc := bufio.NewScanner(maps)
-	for sc.Scan() {
-		if m, ok := parseMapping(sc.Bytes()); ok {
-			lines = append(lines, m)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("release image pages: read /proc/self/maps: %w", err)
-	}
-	image, ok := containing(lines, uint64(reflect.ValueOf(Release).Pointer()))
-	if !ok || image.inode == 0 {
-		return 0, fmt.Errorf("release image pages: no file mapping holds the running code")
-	}
 	released := 0
 	for _, m := range lines {
-		if m.dev != image.dev || m.inode != image.inode || m.writable || m.shared {
+		if !image.holds(m) {
 			continue
 		}
 		// By address: the region is not Go memory, so no slice of it.
@@ -62,6 +48,71 @@ func Release() (int, error) {
 		released += int(m.end - m.start)
 	}
 	return released, nil
+}
+
+// Resident returns how much of the executable's read-only mappings is
+// resident, in KiB: what Release would give back.
+func Resident() (int, error) {
+	_, image, err := imageMappings()
+	if err != nil {
+		return 0, fmt.Errorf("resident image pages: %w", err)
+	}
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		return 0, fmt.Errorf("resident image pages: %w", err)
+	}
+	defer f.Close()
+	sum, counting := 0, false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if m, ok := parseMapping(line); ok {
+			counting = image.holds(m)
+			continue
+		}
+		if rest, ok := bytes.CutPrefix(line, []byte("Rss:")); counting && ok {
+			kb, err := strconv.Atoi(string(bytes.TrimSuffix(bytes.TrimSpace(rest), []byte(" kB"))))
+			if err != nil {
+				return 0, fmt.Errorf("resident image pages: smaps line %q: %w", line, err)
+			}
+			sum += kb
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("resident image pages: read /proc/self/smaps: %w", err)
+	}
+	return sum, nil
+}
+
+// imageMappings reads /proc/self/maps and finds the mapping that holds the
+// running code.
+func imageMappings() ([]mapping, mapping, error) {
+	maps, err := os.Open("/proc/self/maps")
+	if err != nil {
+		return nil, mapping{}, err
+	}
+	defer maps.Close()
+	var lines []mapping
+	sc := bufio.NewScanner(maps)
+	for sc.Scan() {
+		if m, ok := parseMapping(sc.Bytes()); ok {
+			lines = append(lines, m)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, mapping{}, fmt.Errorf("read /proc/self/maps: %w", err)
+	}
+	image, ok := containing(lines, uint64(reflect.ValueOf(Release).Pointer()))
+	if !ok || image.inode == 0 {
+		return nil, mapping{}, errors.New("no file mapping holds the running code")
+	}
+	return lines, image, nil
+}
+
+// holds reports whether m is one of the mappings Release gives back: a
+// private, read-only mapping of the same file as image.
+func (image mapping) holds(m mapping) bool {
+	return m.dev == image.dev && m.inode == image.inode && !m.writable && !m.shared
 }
 
 // mapping is one line of /proc/self/maps.

@@ -1,65 +1,26 @@
 package imagepages
 
 import (
-	"bufio"
-	"os"
 	"strconv"
-	"strings"
 	"testing"
 )
-
-// imageRSS sums the resident size (KiB) of this process's read-only,
-// private mappings of the file holding its code, from /proc/self/smaps.
-func imageRSS(t *testing.T, dev string, inode uint64) int {
-	t.Helper()
-	f, err := os.Open("/proc/self/smaps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sum, counting := 0, false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Bytes()
-		if m, ok := parseMapping(line); ok {
-			counting = m.dev == dev && m.inode == inode && !m.writable && !m.shared
-			continue
-		}
-		if counting && strings.HasPrefix(string(line), "Rss:") {
-			kb, err := strconv.Atoi(strings.Fields(string(line))[1])
-			if err != nil {
-				t.Fatalf("smaps line %q: %v", line, err)
-			}
-			sum += kb
-		}
-	}
-	return sum
-}
 
 // Release unmaps the image's read-only pages: what stays resident right
 // after is what ran since, far less than the start-up had touched. The
 // process goes on running its code, which maps back in.
 func TestReleaseUnmapsTheImagesReadOnlyPages(t *testing.T) {
-	maps, err := os.ReadFile("/proc/self/maps")
+	before, err := Resident()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var image mapping
-	for _, line := range strings.Split(string(maps), "\n") {
-		if m, ok := parseMapping([]byte(line)); ok && !m.writable && strings.Contains(line, "r-xp") && m.inode != 0 {
-			image = m
-			break
-		}
-	}
-	if image.inode == 0 {
-		t.Fatal("no executable file mapping in /proc/self/maps")
-	}
-	before := imageRSS(t, image.dev, image.inode)
 	released, err := Release()
 	if err != nil {
 		t.Fatalf("Release: %v", err)
 	}
-	after := imageRSS(t, image.dev, image.inode)
+	after, err := Resident()
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("image resident: %d KiB before, %d KiB after; %d KiB of mappings released", before, after, released/1024)
 	if released == 0 {
 		t.Fatal("Release released no mapping")

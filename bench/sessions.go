@@ -144,6 +144,10 @@ func (b *bench) sessionLarge(r recorder) {
 	}
 }
 
+// memoryDelay is how long after the workers have aged the bench reads a
+// supervisor's memory.
+const memoryDelay = 500 * time.Millisecond
+
 // lifeFigures are what one supervisor of n serving workers gave from its
 // start to its stop.
 type lifeFigures struct {
@@ -164,13 +168,15 @@ func (b *bench) measureLife(t *tool, n int) (f lifeFigures, done int, err error)
 	if f.start, err = measureStart(in); err != nil {
 		return f, 0, fmt.Errorf("start: %w", err)
 	}
-	// Let start-up garbage settle, as it would in a server that has run
-	// for a while.
-	time.Sleep(500 * time.Millisecond)
+	// Memory as it stays: once every worker has run minAge, past the
+	// supervisor's min-uptime, where its start-up work ends (slotrun
+	// settles its memory a second time then), and a moment more for what
+	// that work leaves to the runtime.
+	in.awaitAged(b.cfg.minAge)
+	time.Sleep(memoryDelay)
 	if f.rss, f.pss, err = measureMemory(in); err != nil {
 		return f, 1, fmt.Errorf("memory: %w", err)
 	}
-	in.awaitAged(b.cfg.minAge)
 	d, err := in.stop(stopTimeout)
 	if err != nil {
 		return f, 2, fmt.Errorf("stop: %w", err)

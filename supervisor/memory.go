@@ -20,7 +20,7 @@ import (
 // own mappings, about 1 ms of CPU, and on a small machine the workers are
 // starting on the other processors right then (docs/performance.md,
 // "Start-up of the supervisor"). By this time their start is long over: 64
-// workers start in under 80 ms here, and the bench reads PSS 0.5 s after.
+// workers start in under 80 ms here.
 const firstSettleDelay = 100 * time.Millisecond
 
 // settleDue: firstSettleDelay after the start is over.

@@ -11,8 +11,13 @@
 // kernel does the same with its own init sections after boot.
 //
 // Only private, read-only mappings of the file the running code comes from
-// are touched: their contents are the file's, so dropping a page loses
-// nothing. Writable mappings (data, bss) are never touched.
+// are touched, and only those whose every page is still the file's: a
+// dropped page comes back from the file as it was, so nothing is lost.
+// Writable mappings (data, bss) are never touched, nor is a read-only
+// mapping the process wrote to before it was made read-only: the RELRO
+// segment of a position-independent build (`go build -buildmode=pie`)
+// holds addresses the loader relocated, and the file's copy of them
+// would crash the process.
 package imagepages
 
 import (
@@ -31,15 +36,12 @@ import (
 // returns how many bytes of mappings it released (mapped size, not
 // resident pages).
 func Release() (int, error) {
-	lines, image, err := imageMappings()
+	maps, err := imageMappings()
 	if err != nil {
 		return 0, fmt.Errorf("release image pages: %w", err)
 	}
 	released := 0
-	for _, m := range lines {
-		if !image.holds(m) {
-			continue
-		}
+	for _, m := range maps {
 		// By address: the region is not Go memory, so no slice of it.
 		_, _, errno := unix.Syscall(unix.SYS_MADVISE, uintptr(m.start), uintptr(m.end-m.start), unix.MADV_DONTNEED)
 		if errno != 0 {
@@ -50,77 +52,91 @@ func Release() (int, error) {
 	return released, nil
 }
 
-// Resident returns how much of the executable's read-only mappings is
-// resident, in KiB: what Release would give back.
+// Resident returns how much of the mappings Release gives back is
+// resident, in KiB.
 func Resident() (int, error) {
-	_, image, err := imageMappings()
+	maps, err := imageMappings()
 	if err != nil {
 		return 0, fmt.Errorf("resident image pages: %w", err)
 	}
-	f, err := os.Open("/proc/self/smaps")
-	if err != nil {
-		return 0, fmt.Errorf("resident image pages: %w", err)
-	}
-	defer f.Close()
-	sum, counting := 0, false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Bytes()
-		if m, ok := parseMapping(line); ok {
-			counting = image.holds(m)
-			continue
-		}
-		if rest, ok := bytes.CutPrefix(line, []byte("Rss:")); counting && ok {
-			kb, err := strconv.Atoi(string(bytes.TrimSuffix(bytes.TrimSpace(rest), []byte(" kB"))))
-			if err != nil {
-				return 0, fmt.Errorf("resident image pages: smaps line %q: %w", line, err)
-			}
-			sum += kb
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("resident image pages: read /proc/self/smaps: %w", err)
+	sum := 0
+	for _, m := range maps {
+		sum += m.rssKiB
 	}
 	return sum, nil
 }
 
-// imageMappings reads /proc/self/maps and finds the mapping that holds the
-// running code.
-func imageMappings() ([]mapping, mapping, error) {
-	maps, err := os.Open("/proc/self/maps")
+// imageMappings lists the mappings Release gives back: the private,
+// read-only mappings of the file that holds the running code, with no
+// page the process has written (none anonymous).
+func imageMappings() ([]mapping, error) {
+	all, err := readSmaps()
 	if err != nil {
-		return nil, mapping{}, err
+		return nil, err
 	}
-	defer maps.Close()
-	var lines []mapping
-	sc := bufio.NewScanner(maps)
+	image, ok := containing(all, uint64(reflect.ValueOf(Release).Pointer()))
+	if !ok || image.inode == 0 {
+		return nil, errors.New("no file mapping holds the running code")
+	}
+	var maps []mapping
+	for _, m := range all {
+		if m.dev == image.dev && m.inode == image.inode && !m.writable && !m.shared && m.anonKiB == 0 {
+			maps = append(maps, m)
+		}
+	}
+	return maps, nil
+}
+
+// readSmaps reads every mapping of /proc/self/smaps, with the sizes that
+// follow its line.
+func readSmaps() ([]mapping, error) {
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var maps []mapping
+	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if m, ok := parseMapping(sc.Bytes()); ok {
-			lines = append(lines, m)
+		line := sc.Bytes()
+		if m, ok := parseMapping(line); ok {
+			maps = append(maps, m)
+			continue
+		}
+		if len(maps) == 0 {
+			continue
+		}
+		last := &maps[len(maps)-1]
+		if kb, ok := sizeField(line, "Rss:"); ok {
+			last.rssKiB = kb
+		} else if kb, ok := sizeField(line, "Anonymous:"); ok {
+			last.anonKiB = kb
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, mapping{}, fmt.Errorf("read /proc/self/maps: %w", err)
+		return nil, fmt.Errorf("read /proc/self/smaps: %w", err)
 	}
-	image, ok := containing(lines, uint64(reflect.ValueOf(Release).Pointer()))
-	if !ok || image.inode == 0 {
-		return nil, mapping{}, errors.New("no file mapping holds the running code")
-	}
-	return lines, image, nil
+	return maps, nil
 }
 
-// holds reports whether m is one of the mappings Release gives back: a
-// private, read-only mapping of the same file as image.
-func (image mapping) holds(m mapping) bool {
-	return m.dev == image.dev && m.inode == image.inode && !m.writable && !m.shared
+// sizeField reads a "Name:   123 kB" line of smaps.
+func sizeField(line []byte, name string) (int, bool) {
+	rest, ok := bytes.CutPrefix(line, []byte(name))
+	if !ok {
+		return 0, false
+	}
+	kb, err := strconv.Atoi(string(bytes.TrimSuffix(bytes.TrimSpace(rest), []byte(" kB"))))
+	return kb, err == nil
 }
 
-// mapping is one line of /proc/self/maps.
+// mapping is one mapping of /proc/self/smaps: its line, and two of the
+// sizes that follow it.
 type mapping struct {
 	start, end       uint64
 	writable, shared bool
 	dev              string
 	inode            uint64
+	rssKiB, anonKiB  int
 }
 
 // parseMapping reads "start-end perms offset dev inode [path]".

@@ -1,8 +1,14 @@
 package imagepages
 
 import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 // Release unmaps the image's read-only pages: what stays resident right
@@ -75,4 +81,33 @@ func FuzzParseMapping(f *testing.F) {
 			t.Fatalf("parseMapping(%q) accepted an empty range %+v", line, m)
 		}
 	})
+}
+
+// A position-independent build keeps addresses the loader relocated in a
+// read-only mapping of the file (RELRO); Release must leave them, or the
+// next collection reads the file's unrelocated copy and crashes.
+func TestReleaseKeepsTheRelocatedPagesOfAPIEBuild(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "pie")
+	build := exec.Command("go", "build", "-buildmode=pie", "-o", bin, "./testdata/pie")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build -buildmode=pie: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin).CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "ok ") {
+		t.Fatalf("a PIE build after Release: %v\n%.2000s", err, out)
+	}
+}
+
+// What one Release costs: reading /proc/self/smaps and one madvise per
+// mapping. slotrun pays it twice at the start and at most once a second
+// after requests to its servers.
+func BenchmarkRelease(b *testing.B) {
+	for b.Loop() {
+		if _, err := Release(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

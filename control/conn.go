@@ -214,8 +214,11 @@ func (s *connServer) returnLater() {
 	s.mu.Lock()
 	s.returnDue = false
 	s.returned = time.Now()
+	closed := s.closed
 	s.mu.Unlock()
-	s.returnMemory()
+	if !closed { // a stop is under way: the process is about to exit
+		s.returnMemory()
+	}
 }
 
 func (s *connServer) returnMemory() {

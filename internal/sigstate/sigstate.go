@@ -73,9 +73,11 @@ func Clean() error {
 		return errors.Join(ignoredErr, fmt.Errorf("read the signal mask: %w", err))
 	}
 	// Pending signals that were blocked are delivered now, to Go's
-	// handlers, which drop them: none is asked for yet. Kept pending
-	// across exec they would meet the default action, which for most is
-	// to end the process.
+	// handlers, which drop them: none is asked for yet (HUP, INT, QUIT
+	// and TERM, which the runtime unblocks as it starts, have already
+	// met their default action; docs/output.md). Kept pending across
+	// exec they would meet the default action, which for most is to end
+	// the process.
 	if err := unix.PthreadSigmask(unix.SIG_SETMASK, &none, nil); err != nil {
 		return fmt.Errorf("clear the signal mask: %w", err)
 	}

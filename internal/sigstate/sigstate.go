@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -32,14 +33,12 @@ import (
 // has been replaced since.
 const self = "/proc/self/exe"
 
-// nameEnv carries the process's name across that exec. The kernel names a
-// process after the file it execs, and exec'd as /proc/self/exe slotrun
-// would be "exe" from then on: `pgrep slotrun`, `ps -C slotrun` and
-// `killall slotrun` would no longer find it.
+// nameEnv carries the process's name across that exec, as "PID:NAME". The
+// kernel names a process after the file it execs, and exec'd as
+// /proc/self/exe slotrun would be "exe" from then on: `pgrep slotrun`, `ps
+// -C slotrun` and `killall slotrun` would no longer find it. exec keeps
+// the PID, so the PID tells the variable Clean set from one a parent set.
 const nameEnv = "SLOTRUN_SIGSTATE_NAME"
-
-// comm is where the kernel keeps the name, for the whole process.
-const comm = "/proc/self/comm"
 
 // Clean resets every ignored signal to its default action and, if any
 // signal is blocked, execs the running binary again with the same
@@ -89,8 +88,8 @@ func Clean() error {
 		return errors.New("the signal mask stays set after clearing it")
 	}
 	env := os.Environ()
-	if name, err := os.ReadFile(comm); err == nil {
-		env = append(env, nameEnv+"="+strings.TrimSuffix(string(name), "\n"))
+	if name, err := os.ReadFile("/proc/self/comm"); err == nil {
+		env = append(env, nameEnv+"="+strconv.Itoa(os.Getpid())+":"+strings.TrimSuffix(string(name), "\n"))
 	}
 	err := unix.Exec(self, os.Args, env)
 	unix.PthreadSigmask(unix.SIG_SETMASK, &blocked, nil)
@@ -99,17 +98,32 @@ func Clean() error {
 
 // restoreName gives the process back the name it had before Clean exec'd
 // it again, and takes nameEnv out of the environment the workers inherit.
-// A failure has nothing to report: without /proc there was no exec.
+// Each thread has a name of its own, and a thread the runtime makes later
+// takes the name of the one that makes it: every thread is renamed, twice
+// over, for one made during the first pass. A failure has nothing to
+// report: without /proc there was no exec.
 func restoreName() {
-	name, ok := os.LookupEnv(nameEnv)
+	v, ok := os.LookupEnv(nameEnv)
 	if !ok {
 		return
 	}
-	os.Unsetenv(nameEnv)
-	f, err := os.OpenFile(comm, os.O_WRONLY, 0)
-	if err != nil {
-		return
+	pid, name, ok := strings.Cut(v, ":")
+	if !ok || pid != strconv.Itoa(os.Getpid()) {
+		return // not set by Clean, for this process
 	}
-	f.WriteString(name)
-	f.Close()
+	os.Unsetenv(nameEnv)
+	for range 2 {
+		tasks, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			return
+		}
+		for _, task := range tasks {
+			f, err := os.OpenFile("/proc/self/task/"+task.Name()+"/comm", os.O_WRONLY, 0)
+			if err != nil {
+				continue
+			}
+			f.WriteString(name)
+			f.Close()
+		}
+	}
 }

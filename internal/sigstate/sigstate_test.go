@@ -1,6 +1,9 @@
 package sigstate
 
 import (
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -58,5 +61,41 @@ func BenchmarkCleanWithNothingToDo(b *testing.B) {
 		if err := Clean(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The name is restored only from the variable Clean set for this very
+// process (exec keeps the PID): one a parent set, or one inherited from
+// another slotrun, is left alone.
+func TestRestoreNameTakesOnlyThisProcesssVariable(t *testing.T) {
+	comm := func() string {
+		b, err := os.ReadFile("/proc/self/comm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	before := comm()
+	t.Cleanup(func() { // the test binary's own name back
+		os.Setenv(nameEnv, strconv.Itoa(os.Getpid())+":"+before)
+		restoreName()
+	})
+
+	t.Setenv(nameEnv, "1:bogus")
+	restoreName()
+	if got := comm(); got != before {
+		t.Fatalf("a variable for pid 1 renamed this process %q", got)
+	}
+	if v, ok := os.LookupEnv(nameEnv); !ok || v != "1:bogus" {
+		t.Fatalf("a variable that is not this process's was taken: %q, %v", v, ok)
+	}
+
+	t.Setenv(nameEnv, strconv.Itoa(os.Getpid())+":renamed")
+	restoreName()
+	if got := comm(); got != "renamed" {
+		t.Fatalf("the name is %q after restoreName, want renamed", got)
+	}
+	if _, ok := os.LookupEnv(nameEnv); ok {
+		t.Fatal("the variable is still in the environment")
 	}
 }

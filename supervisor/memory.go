@@ -57,7 +57,9 @@ func (s *supervisor) firstReady(sl *slot) {
 func (s *supervisor) settleMemory() {
 	if err := s.sys.settleMemory(); err != nil {
 		s.log.Debug("could not give back all start-up memory", "error", err)
+		return
 	}
+	s.log.Debug("start-up memory given back")
 }
 
 // settleMemory gives back what the start-up used and will not use again.

@@ -25,15 +25,34 @@ type HTTPServer struct {
 // ServeHTTP listens on addr (host:port; port 0 picks a free one) and serves
 // the metrics and health endpoints until Close.
 func ServeHTTP(addr string, backend Backend, log hclog.Logger) (*HTTPServer, error) {
-	l, err := net.Listen("tcp", addr)
+	l, err := listenTCP(addr)
 	if err != nil {
-		return nil, listenError(addr, err)
+		return nil, err
 	}
 	s := &HTTPServer{backend: backend, addr: l.Addr()}
 	s.conns = startConnServer(l, s.handle, func(status int, msg string) *response {
 		return textResponse(status, msg)
 	}, nil, maxHTTPConns, log)
 	return s, nil
+}
+
+// listenTCP listens on addr, and accepts through a fileListener, as the
+// control socket does, so an idle server waits outside net.
+func listenTCP(addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, listenError(addr, err)
+	}
+	defer l.Close() // the file is a copy of the socket, which stays open
+	f, err := l.(*net.TCPListener).File()
+	if err != nil {
+		return nil, fmt.Errorf("--http %s: %w", addr, err)
+	}
+	fl, err := newFileListener(f, l.Addr())
+	if err != nil {
+		return nil, fmt.Errorf("--http %s: %w", addr, err)
+	}
+	return fl, nil
 }
 
 // listenError words a failure to listen on the --http address in one

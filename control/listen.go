@@ -53,16 +53,13 @@ func Listen(path string) (net.Listener, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("control socket %s: listen: %w", path, err)
 	}
-	f := os.NewFile(uintptr(fd), path)
-	l, err := net.FileListener(f)
-	f.Close() // FileListener holds a dup
+	// Closing the listener does not unlink: the server's Close removes the
+	// file itself, once it has stopped serving.
+	l, err := newFileListener(os.NewFile(uintptr(fd), path), &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
 		os.Remove(path)
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
-	// Closing the listener must not unlink: Close removes the file itself,
-	// only after it stopped serving.
-	l.(*net.UnixListener).SetUnlinkOnClose(false)
 	return l, nil
 }
 

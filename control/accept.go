@@ -1,84 +1,89 @@
 package control
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// fileListener accepts the connections of a listening socket held as an
-// *os.File, waiting in the runtime's poller through os rather than net
-// (docs/memory.md, "What stays mapped, and why"). An idle server's only
-// goroutine waits in accept for as long as slotrun runs, and every
-// collection reads the function tables of each of its frames: waiting in
-// net.(*UnixListener).Accept, it kept net's tables mapped, 0.19 MiB of
-// PSS, for a package the idle supervisor does not otherwise run. Waiting
-// here, its frames are in os and internal/poll, whose tables the
-// supervisor's own files and pipes keep mapped anyway.
+// fileListener is a net.Listener that waits for a connection outside
+// package net (docs/memory.md, "What stays mapped, and why"). An idle
+// server's only goroutine waits in accept for as long as slotrun runs,
+// and every collection reads the function tables of each of its frames:
+// waiting in net.(*UnixListener).Accept, it kept net's tables mapped,
+// 0.2-0.3 MiB of PSS, for a package the idle supervisor does not
+// otherwise run.
 //
-// What it accepts is an ordinary net.Conn (*net.UnixConn or
-// *net.TCPConn): the connection's own reads and writes run only while a
-// client is there.
+// So Accept first waits on a second descriptor of the same socket, held
+// as an *os.File: the wait is in the runtime's poller, as net's is, but
+// its frames are in os and internal/poll, whose tables the supervisor's
+// own files and pipes keep mapped anyway. Once a connection is queued,
+// net's listener accepts it at once, with net's handling of every error
+// (a full descriptor table leaves the connection queued, as before).
 type fileListener struct {
-	f      *os.File
-	raw    syscall.RawConn
-	addr   net.Addr
-	closed atomic.Bool
+	net.Listener // accepts, once a connection is queued
+	waitOn       *os.File
+	raw          syscall.RawConn
+	closed       atomic.Bool
 }
 
-// newFileListener serves the listening, non-blocking socket f. The
-// listener owns f: Close closes it.
-func newFileListener(f *os.File, addr net.Addr) (*fileListener, error) {
+// newFileListener waits on f, a descriptor of l's socket of its own,
+// and accepts on l. The listener owns both: Close closes them.
+func newFileListener(l net.Listener, f *os.File) (*fileListener, error) {
 	raw, err := f.SyscallConn()
+	if err == nil {
+		// An *os.File that the poller does not watch has no deadlines;
+		// waiting on it would fail at every Accept.
+		if err = f.SetDeadline(time.Time{}); errors.Is(err, os.ErrNoDeadline) {
+			err = errors.New("the runtime's poller cannot watch the socket")
+		}
+	}
 	if err != nil {
+		l.Close()
 		f.Close()
 		return nil, err
 	}
-	return &fileListener{f: f, raw: raw, addr: addr}, nil
+	return &fileListener{Listener: l, waitOn: f, raw: raw}, nil
 }
 
 // Accept waits for the next connection. It returns net.ErrClosed once
 // the listener is closed, as net's listeners do.
 func (l *fileListener) Accept() (net.Conn, error) {
-	for {
-		var fd int
-		var err error
-		waitErr := l.raw.Read(func(s uintptr) bool {
-			// Blocking, unlike the listener: net.FileConn makes its own
-			// copy non-blocking and registers only that one with the poller.
-			fd, _, err = unix.Accept4(int(s), unix.SOCK_CLOEXEC)
-			return err != unix.EAGAIN
-		})
-		switch {
-		case waitErr != nil && l.closed.Load():
-			// os says "use of closed file", in an error of its own.
-			return nil, net.ErrClosed
-		case waitErr != nil:
-			return nil, fmt.Errorf("accept on %s: %w", l.addr, waitErr)
-		case err == unix.ECONNABORTED, err == unix.EINTR:
-			continue // the client gave up before it was accepted, as net does
-		case err != nil:
-			return nil, fmt.Errorf("accept on %s: %w", l.addr, os.NewSyscallError("accept4", err))
-		}
-		f := os.NewFile(uintptr(fd), "")
-		c, err := net.FileConn(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("accept on %s: %w", l.addr, err)
-		}
-		return c, nil
+	if err := l.waitForConnection(); err != nil {
+		return nil, err
 	}
+	// A client that gave up between the wait and this accept leaves
+	// net's Accept waiting, in net, for the next one: rare, and it ends
+	// with that connection.
+	return l.Listener.Accept()
+}
+
+// waitForConnection returns once a connection is queued: a listening
+// socket polls readable while its queue is not empty.
+func (l *fileListener) waitForConnection() error {
+	err := l.raw.Read(func(fd uintptr) bool {
+		queued := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(queued, 0)
+		return n > 0 || (err != nil && err != unix.EINTR) // an error is Accept's to report
+	})
+	switch {
+	case err != nil && l.closed.Load():
+		return net.ErrClosed // os says "use of closed file", in an error of its own
+	case err != nil:
+		return fmt.Errorf("wait for a connection on %s: %w", l.Addr(), err)
+	}
+	return nil
 }
 
 // Close stops listening; an Accept waiting returns net.ErrClosed.
 func (l *fileListener) Close() error {
 	l.closed.Store(true)
-	return l.f.Close()
+	err := l.waitOn.Close()
+	return errors.Join(l.Listener.Close(), err)
 }
-
-// Addr is the address the socket is bound to.
-func (l *fileListener) Addr() net.Addr { return l.addr }

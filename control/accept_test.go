@@ -3,6 +3,7 @@ package control
 import (
 	"errors"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
 )
 
 // An idle server's accept goroutine waits in os and internal/poll, not
@@ -108,5 +110,89 @@ func TestFileListenerAcceptsAndCloses(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not wake Accept")
+	}
+}
+
+// An accept needs one free descriptor, the connection's: with only one
+// left, the client is served, not reset (a probe of /livez near the
+// limit must get its answer).
+func TestAcceptNeedsOneFreeDescriptor(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.sock")
+	l, err := Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	client, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+
+	var limit unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &limit); err != nil {
+		t.Fatal(err)
+	}
+	low := limit
+	low.Cur = min(limit.Cur, 256)
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	var fill []int
+	release := func() {
+		for _, fd := range fill {
+			unix.Close(fd)
+		}
+		fill = nil
+		unix.Setrlimit(unix.RLIMIT_NOFILE, &limit)
+	}
+	defer release()
+	for {
+		fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.EMFILE) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fill = append(fill, fd)
+	}
+	if len(fill) == 0 {
+		t.Fatal("no descriptor left to fill: the test's limit is too low")
+	}
+	unix.Close(fill[len(fill)-1]) // one free
+	fill = fill[:len(fill)-1]
+
+	conn, err := l.Accept()
+	release()
+	if err != nil {
+		t.Fatalf("Accept with one descriptor free: %v", err)
+	}
+	defer conn.Close()
+	if _, err := client.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Read(make([]byte, 1)); err != nil {
+		t.Fatalf("the connection accepted with one descriptor free: %v", err)
+	}
+}
+
+// A socket the runtime's poller does not watch is refused when the
+// listener is made, not at every Accept afterwards.
+func TestFileListenerRefusesASocketThePollerDoesNotWatch(t *testing.T) {
+	l, err := net.Listen("unix", filepath.Join(t.TempDir(), "c.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0) // blocking: os.NewFile leaves it unwatched
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newFileListener(l, os.NewFile(uintptr(fd), "blocking")); err == nil || !strings.Contains(err.Error(), "poller") {
+		t.Fatalf("newFileListener on a socket the poller does not watch: %v", err)
+	}
+	if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("the refused listener was left open: Accept says %v", err)
 	}
 }

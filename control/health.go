@@ -36,19 +36,19 @@ func ServeHTTP(addr string, backend Backend, log hclog.Logger) (*HTTPServer, err
 	return s, nil
 }
 
-// listenTCP listens on addr, and accepts through a fileListener, as the
-// control socket does, so an idle server waits outside net.
+// listenTCP listens on addr through a fileListener, as the control
+// socket does, so that an idle server waits outside net.
 func listenTCP(addr string) (net.Listener, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, listenError(addr, err)
 	}
-	defer l.Close() // the file is a copy of the socket, which stays open
-	f, err := l.(*net.TCPListener).File()
+	f, err := l.(*net.TCPListener).File() // a descriptor of its own
 	if err != nil {
+		l.Close()
 		return nil, fmt.Errorf("--http %s: %w", addr, err)
 	}
-	fl, err := newFileListener(f, l.Addr())
+	fl, err := newFileListener(l, f)
 	if err != nil {
 		return nil, fmt.Errorf("--http %s: %w", addr, err)
 	}

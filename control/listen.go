@@ -53,14 +53,22 @@ func Listen(path string) (net.Listener, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("control socket %s: listen: %w", path, err)
 	}
-	// Closing the listener does not unlink: the server's Close removes the
-	// file itself, once it has stopped serving.
-	l, err := newFileListener(os.NewFile(uintptr(fd), path), &net.UnixAddr{Name: path, Net: "unix"})
+	f := os.NewFile(uintptr(fd), path)
+	l, err := net.FileListener(f) // a descriptor of its own
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	// Closing the listener must not unlink: Close removes the file itself,
+	// only after it stopped serving.
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	fl, err := newFileListener(l, f)
 	if err != nil {
 		os.Remove(path)
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
-	return l, nil
+	return fl, nil
 }
 
 // bindPrivate binds fd to path, creating the socket file with mode 0600.

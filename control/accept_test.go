@@ -85,13 +85,7 @@ func TestFileListenerAcceptsAndCloses(t *testing.T) {
 	if cred := peerCred(conn); cred == nil || int(cred.Pid) <= 0 {
 		t.Fatalf("peer credentials %+v", cred)
 	}
-	if _, err := client.Write([]byte("x")); err != nil {
-		t.Fatal(err)
-	}
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if b := make([]byte, 1); func() error { _, err := conn.Read(b); return err }() != nil || b[0] != 'x' {
-		t.Fatalf("the accepted connection does not carry the client's bytes")
-	}
+	assertCarries(t, client, conn)
 
 	accepted := make(chan error, 1)
 	go func() {
@@ -169,13 +163,7 @@ func TestAcceptNeedsOneFreeDescriptor(t *testing.T) {
 		t.Fatalf("Accept with one descriptor free: %v", err)
 	}
 	defer conn.Close()
-	if _, err := client.Write([]byte("x")); err != nil {
-		t.Fatal(err)
-	}
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := conn.Read(make([]byte, 1)); err != nil {
-		t.Fatalf("the connection accepted with one descriptor free: %v", err)
-	}
+	assertCarries(t, client, conn)
 }
 
 // A socket the runtime's poller does not watch is refused when the
@@ -194,5 +182,19 @@ func TestFileListenerRefusesASocketThePollerDoesNotWatch(t *testing.T) {
 	}
 	if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("the refused listener was left open: Accept says %v", err)
+	}
+}
+
+// assertCarries fails the test unless a byte the client sends arrives on
+// conn, the server's end.
+func assertCarries(t *testing.T, client, conn net.Conn) {
+	t.Helper()
+	if _, err := client.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b := make([]byte, 1)
+	if _, err := conn.Read(b); err != nil || b[0] != 'x' {
+		t.Fatalf("the accepted connection does not carry the client's bytes: %q, %v", b, err)
 	}
 }

@@ -11,9 +11,12 @@ import (
 // A process's start time in /proc/PID/stat is the boot clock
 // (CLOCK_BOOTTIME, with this process's time-namespace offset) at the
 // moment the kernel created it, in clock ticks. A supervisor that reads
-// the boot clock just before a fork and again just after knows its
-// child's start time without reading /proc, whenever both readings fall
-// in the same tick: the kernel stamped the child in between. Reading
+// the boot clock just before a fork and again after the kernel stamped
+// the child knows the child's start time without reading /proc, whenever
+// both readings fall in the same tick. The later reading is the child's
+// own, first thing after the fork, where the child can take it
+// (internal/forkexec); else the parent's, once the fork returns, which is
+// after the child's exec and more often a tick later. Reading
 // /proc/PID/stat of a process just born makes the kernel build its /proc
 // entries, and was the supervisor's largest cost per restart after the
 // fork itself (docs/performance.md).
@@ -26,12 +29,20 @@ const userHZ = 100
 
 const tick = int64(time.Second) / userHZ
 
-// Fork is the boot clock read just before a fork, for TransferChild.
-type Fork struct{ before int64 }
+// Fork brackets a child's birth on the boot clock, for TransferChild: a
+// reading just before the fork, and the child's own, if it took one.
+type Fork struct{ before, child int64 }
 
 // BeforeFork reads the boot clock; call it right before forking the child
 // passed to TransferChild.
-func BeforeFork() Fork { return Fork{bootClock()} }
+func BeforeFork() Fork { return Fork{before: bootClock()} }
+
+// ReadByChild adds the child's own reading of the boot clock, in
+// nanoseconds, taken after the fork; 0 or less if it took none.
+func (f Fork) ReadByChild(ns int64) Fork {
+	f.child = ns
+	return f
+}
 
 // bootClock is CLOCK_BOOTTIME in nanoseconds, or -1.
 func bootClock() int64 {
@@ -48,7 +59,10 @@ var clockTrusted atomic.Int32
 
 // childWord returns the holder word of child, forked after f was read.
 func childWord(child int, f Fork) (uint64, error) {
-	after := bootClock()
+	after := f.child
+	if after <= 0 {
+		after = bootClock()
+	}
 	if f.before < 0 || after < 0 || f.before/tick != after/tick || clockTrusted.Load() < 0 ||
 		child < 1 || child > maxPID {
 		return wordFor(child)

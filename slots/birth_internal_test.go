@@ -86,3 +86,36 @@ func BenchmarkChildWordFromTheClock(b *testing.B) {
 		childWord(1, f)
 	}
 }
+
+// Which reading childWord goes by: the child's own when there is one,
+// and /proc whenever the two readings straddle a tick. The pid is one no
+// process has, so a read of /proc fails and shows.
+func TestChildWordGoesByTheChildsReading(t *testing.T) {
+	old := clockTrusted.Load()
+	t.Cleanup(func() { clockTrusted.Store(old) })
+	clockTrusted.Store(1)
+	const gone = maxPID // above /proc/sys/kernel/pid_max: no such process
+	start := 40 * tick
+	for _, tc := range []struct {
+		name  string
+		f     Fork
+		word  uint64 // 0: /proc is read
+		trust int32
+	}{
+		{"child's reading in the same tick", Fork{before: start + 1, child: start + tick - 1}, holderWord(gone, 40), 1},
+		{"child's reading a tick later", Fork{before: start + tick - 1, child: start + tick + 1}, 0, 1},
+		{"no child's reading: the parent's, now, is ticks later", Fork{before: start + 1}, 0, 1},
+		{"a clock found wrong", Fork{before: start + 1, child: start + 2}, 0, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clockTrusted.Store(tc.trust)
+			w, err := childWord(gone, tc.f)
+			switch {
+			case tc.word != 0 && (err != nil || w != tc.word):
+				t.Errorf("word %#x, error %v; want %#x from the clock", w, err, tc.word)
+			case tc.word == 0 && err == nil:
+				t.Errorf("word %#x without reading /proc; want /proc read", w)
+			}
+		})
+	}
+}

@@ -88,16 +88,16 @@ func (f *fakeSystem) afterFunc(d time.Duration, fn func()) func() bool {
 	}
 }
 
-func (f *fakeSystem) fork(path string, argv, env []string, files []*os.File) (int, error) {
+func (f *fakeSystem) fork(path string, argv, env []string, files []*os.File) (int, slots.Fork, error) {
 	if f.forkErr != nil {
-		return 0, f.forkErr
+		return 0, slots.Fork{}, f.forkErr
 	}
 	f.nextPID++
 	f.procs[f.nextPID] = &fakeProc{pid: f.nextPID, alive: true, env: env}
 	if f.onFork != nil {
 		f.onFork()
 	}
-	return f.nextPID, nil
+	return f.nextPID, slots.Fork{}, nil
 }
 
 func (f *fakeSystem) kill(pid int, sig syscall.Signal) error {

@@ -108,8 +108,7 @@ func (s *supervisor) startWorker(sl *slot) error {
 	env := append(s.baseEnv[:len(s.baseEnv):len(s.baseEnv)],
 		slots.EnvProcessID+"="+strconv.Itoa(s.opts.ID(sl.id)), slots.EnvSlot+"="+strconv.Itoa(sl.id))
 	path, argv, files := s.command(s.devnull, stdout, stderr)
-	born := slots.BeforeFork()
-	pid, err := s.sys.fork(path, argv, env, files)
+	pid, born, err := s.sys.fork(path, argv, env, files)
 	if pipes != nil {
 		pipes.afterFork(err == nil)
 	}

@@ -27,8 +27,9 @@ type system interface {
 	// stop cancels it if it has not fired yet.
 	afterFunc(d time.Duration, f func()) (stop func() bool)
 	// fork starts path as a worker: its own process group, parent-death
-	// signal SIGKILL, files as fds 0, 1, 2.
-	fork(path string, argv, env []string, files []*os.File) (pid int, err error)
+	// signal SIGKILL, files as fds 0, 1, 2. born brackets its birth on
+	// the boot clock, for the slot table.
+	fork(path string, argv, env []string, files []*os.File) (pid int, born slots.Fork, err error)
 	// kill is kill(2): a negative pid names a process group.
 	kill(pid int, sig syscall.Signal) error
 	// wait reports one child that ended (and reaps it), was stopped or was
@@ -49,8 +50,8 @@ type system interface {
 type slotTable interface {
 	AcquireSlot(slot, pid int) error
 	Transfer(slot, from, to int) error
-	// TransferChild is Transfer to a worker just forked, f read before
-	// the fork: it spares a read of the worker's /proc entry.
+	// TransferChild is Transfer to a worker just forked, f as fork gave
+	// it: it spares a read of the worker's /proc entry.
 	TransferChild(slot, from, to int, f slots.Fork) error
 	Release(slot, pid int) error
 	Snapshot() []slots.Holder
@@ -73,23 +74,27 @@ func (r realSystem) afterFunc(d time.Duration, f func()) func() bool {
 // forking thread dies: that thread is the supervisor loop's, locked to it
 // for the supervisor's whole life (docs/architecture.md, "One goroutine").
 //
-// A worker that gets sockets has an empty LISTEN_PID in env, to be set to
-// its own pid, which needs code between fork and exec: forkexec does that
-// with a raw clone, and where it is not built slotrun's exec shim does
-// (docs/sockets.md).
-func (realSystem) fork(path string, argv, env []string, files []*os.File) (int, error) {
-	if slices.Contains(env, listen.EnvPID+"=") {
-		pid, err := forkexec.Start(path, argv, forkexec.Attr{Env: env, Files: files})
-		if !errors.Is(err, forkexec.ErrUnsupported) {
-			return pid, err
-		}
+// forkexec forks with a raw clone, so that the child can read the boot
+// clock for the slot table as soon as it is born, sparing a read of its
+// /proc entry (docs/performance.md), and, for a worker that gets sockets
+// (an empty LISTEN_PID in env), set LISTEN_PID to its own pid
+// (docs/sockets.md). Where forkexec is not built, syscall.ForkExec starts
+// the worker, through slotrun's exec shim for LISTEN_PID.
+func (realSystem) fork(path string, argv, env []string, files []*os.File) (int, slots.Fork, error) {
+	born := slots.BeforeFork()
+	listenPID := slices.Contains(env, listen.EnvPID+"=")
+	child, err := forkexec.Start(path, argv, forkexec.Attr{Env: env, Files: files, ListenPID: listenPID})
+	if !errors.Is(err, forkexec.ErrUnsupported) {
+		return child.PID, born.ReadByChild(child.Born), err
+	}
+	if listenPID {
 		path, argv = listen.ShimPath, listen.ShimArgv(path, argv)
 	}
 	fds := make([]uintptr, len(files))
 	for i, f := range files {
 		fds[i] = f.Fd()
 	}
-	return syscall.ForkExec(path, argv, &syscall.ProcAttr{
+	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
 		Env:   env,
 		Files: fds,
 		Sys: &syscall.SysProcAttr{
@@ -97,6 +102,7 @@ func (realSystem) fork(path string, argv, env []string, files []*os.File) (int, 
 			Pdeathsig: syscall.SIGKILL,
 		},
 	})
+	return pid, born, err
 }
 
 func (realSystem) kill(pid int, sig syscall.Signal) error { return unix.Kill(pid, sig) }

@@ -14,12 +14,12 @@ func BenchmarkStart(b *testing.B) {
 	defer runtime.UnlockOSThread()
 	files := []*os.File{os.Stdin, os.Stdout, os.Stderr}
 	for b.Loop() {
-		pid, err := Start("/bin/true", []string{"true"}, Attr{Env: []string{"LISTEN_FDS=1"}, Files: files})
+		child, err := Start("/bin/true", []string{"true"}, Attr{Env: []string{"LISTEN_FDS=1"}, Files: files, ListenPID: true})
 		if err != nil {
 			b.Fatal(err)
 		}
 		var ws syscall.WaitStatus
-		syscall.Wait4(pid, &ws, 0, nil)
+		syscall.Wait4(child.PID, &ws, 0, nil)
 	}
 }
 

@@ -7,6 +7,10 @@ import (
 	"strings"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/slotrun/slotrun/internal/nofile"
 )
 
 // pidRoom is room for the digits of any pid and a NUL.
@@ -18,7 +22,7 @@ type child struct {
 	path   uintptr        // *byte
 	argv   uintptr        // **byte, nil-terminated
 	envv   uintptr        // **byte, nil-terminated
-	pidAt  unsafe.Pointer // where the digits of LISTEN_PID go
+	pidAt  unsafe.Pointer // where the digits of LISTEN_PID go; nil: no LISTEN_PID
 	fds    unsafe.Pointer // *int: the fds to become 0..n-1
 	n      uintptr
 	nextfd uintptr // above every fd in use: where fds are moved first
@@ -26,32 +30,42 @@ type child struct {
 	ppid   uintptr // the parent's pid, for the parent-death check
 	mask   uint64  // the signal mask to exec with
 	dfl    [4]uint64
+	born   unix.Timespec // the boot clock, written by the child
+	// nofile is the open-file limit to give back, if restoreNofile.
+	nofile        nofile.Limit
+	restoreNofile bool
 }
 
-func start(path string, argv []string, attr Attr) (int, error) {
+func start(path string, argv []string, attr Attr) (Child, error) {
 	pathp, err := syscall.BytePtrFromString(path)
 	if err != nil {
-		return 0, err
+		return Child{}, err
 	}
 	argvp, err := syscall.SlicePtrFromStrings(argv)
 	if err != nil {
-		return 0, err
+		return Child{}, err
 	}
-	var env []string
-	for _, kv := range attr.Env {
-		if !strings.HasPrefix(kv, PIDKey) {
-			env = append(env, kv)
+	env := attr.Env
+	if attr.ListenPID {
+		env = nil
+		for _, kv := range attr.Env {
+			if !strings.HasPrefix(kv, PIDKey) {
+				env = append(env, kv)
+			}
 		}
 	}
 	envvp, err := syscall.SlicePtrFromStrings(env)
 	if err != nil {
-		return 0, err
+		return Child{}, err
 	}
-	pidVar := make([]byte, len(PIDKey)+pidRoom)
-	copy(pidVar, PIDKey)
-	// SlicePtrFromStrings ends the list with nil: put LISTEN_PID there and
-	// end it again.
-	envvp = append(envvp[:len(envvp)-1], &pidVar[0], nil)
+	var pidVar []byte
+	if attr.ListenPID {
+		pidVar = make([]byte, len(PIDKey)+pidRoom)
+		copy(pidVar, PIDKey)
+		// SlicePtrFromStrings ends the list with nil: put LISTEN_PID
+		// there and end it again.
+		envvp = append(envvp[:len(envvp)-1], &pidVar[0], nil)
+	}
 
 	fds := make([]int, len(attr.Files))
 	nextfd := len(fds)
@@ -61,22 +75,25 @@ func start(path string, argv []string, attr Attr) (int, error) {
 	}
 	var p [2]int
 	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
-		return 0, err
+		return Child{}, err
 	}
 	nextfd = max(nextfd, p[0]+1, p[1]+1)
 	c := &child{
 		path:   uintptr(unsafe.Pointer(pathp)),
 		argv:   uintptr(unsafe.Pointer(&argvp[0])),
 		envv:   uintptr(unsafe.Pointer(&envvp[0])),
-		pidAt:  unsafe.Pointer(&pidVar[len(PIDKey)]),
 		n:      uintptr(len(fds)),
 		nextfd: uintptr(nextfd),
 		pipe:   uintptr(p[1]),
 		ppid:   uintptr(syscall.Getpid()),
 	}
+	if attr.ListenPID {
+		c.pidAt = unsafe.Pointer(&pidVar[len(PIDKey)])
+	}
 	if len(fds) > 0 {
 		c.fds = unsafe.Pointer(&fds[0])
 	}
+	c.nofile, c.restoreNofile = nofile.AtStart()
 
 	syscall.ForkLock.Lock()
 	pid, errno := fork(c)
@@ -90,7 +107,7 @@ func start(path string, argv []string, attr Attr) (int, error) {
 	runtime.KeepAlive(attr.Files)
 	if errno != 0 {
 		syscall.Close(p[0])
-		return 0, errno
+		return Child{}, errno
 	}
 	// EOF: the exec closed the pipe. Four bytes: the exec's errno.
 	var buf [4]byte
@@ -113,9 +130,9 @@ func start(path string, argv []string, attr Attr) (int, error) {
 				break
 			}
 		}
-		return 0, syscall.Errno(*(*uint32)(unsafe.Pointer(&buf[0])))
+		return Child{}, syscall.Errno(*(*uint32)(unsafe.Pointer(&buf[0])))
 	}
-	return int(pid), nil
+	return Child{PID: int(pid), Born: c.born.Nano()}, nil
 }
 
 // fork clones this process as vfork(2) does: the child shares the parent's
@@ -154,7 +171,10 @@ func rawVfork(trap, flags uintptr) (pid uintptr, errno syscall.Errno)
 //go:norace
 //go:nocheckptr
 func inChild(c *child) {
-	// Default handlers first: a signal let through below must not reach
+	// The boot clock first, as near the kernel's stamp as it can be.
+	syscall.RawSyscall6(syscall.SYS_CLOCK_GETTIME, unix.CLOCK_BOOTTIME, uintptr(unsafe.Pointer(&c.born)), 0, 0, 0, 0)
+
+	// Default handlers: a signal let through below must not reach
 	// the Go runtime's handler, which has no runtime behind it here.
 	for sig := uintptr(1); sig < 65; sig++ {
 		if sig != uintptr(syscall.SIGKILL) && sig != uintptr(syscall.SIGSTOP) {
@@ -170,24 +190,9 @@ func inChild(c *child) {
 	}
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, _SIG_SETMASK, uintptr(unsafe.Pointer(&c.mask)), 0, 8, 0, 0)
 
-	// LISTEN_PID=<our pid>.
-	self, _, _ := syscall.RawSyscall6(syscall.SYS_GETPID, 0, 0, 0, 0, 0, 0)
-	var digits [20]byte
-	i := len(digits)
-	for {
-		i--
-		digits[i] = byte('0' + self%10)
-		self /= 10
-		if self == 0 || i == 0 {
-			break
-		}
+	if c.pidAt != nil {
+		writePID(c.pidAt)
 	}
-	at := c.pidAt
-	for ; i < len(digits); i++ {
-		*(*byte)(at) = digits[i]
-		at = unsafe.Add(at, 1)
-	}
-	*(*byte)(at) = 0
 
 	// fds: first above everything in use, then into place, so that no
 	// dup overwrites an fd still to be moved.
@@ -205,8 +210,41 @@ func inChild(c *child) {
 			fail(c, errno)
 		}
 	}
+	if c.restoreNofile {
+		// As syscall.ForkExec does: unless something changed the limit
+		// since Go raised it to one below the hard limit.
+		var now nofile.Limit
+		_, _, errno := syscall.RawSyscall6(unix.SYS_PRLIMIT64, 0, unix.RLIMIT_NOFILE, 0, uintptr(unsafe.Pointer(&now)), 0, 0)
+		if errno != 0 || now == (nofile.Limit{Soft: c.nofile.Hard - 1, Hard: c.nofile.Hard}) {
+			syscall.RawSyscall6(unix.SYS_PRLIMIT64, 0, unix.RLIMIT_NOFILE, uintptr(unsafe.Pointer(&c.nofile)), 0, 0, 0)
+		}
+	}
 	_, _, errno := syscall.RawSyscall6(syscall.SYS_EXECVE, c.path, c.argv, c.envv, 0, 0, 0)
 	fail(c, errno)
+}
+
+// writePID writes the child's pid in digits, and a NUL, at at.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func writePID(at unsafe.Pointer) {
+	self, _, _ := syscall.RawSyscall6(syscall.SYS_GETPID, 0, 0, 0, 0, 0, 0)
+	var digits [20]byte
+	i := len(digits)
+	for {
+		i--
+		digits[i] = byte('0' + self%10)
+		self /= 10
+		if self == 0 || i == 0 {
+			break
+		}
+	}
+	for ; i < len(digits); i++ {
+		*(*byte)(at) = digits[i]
+		at = unsafe.Add(at, 1)
+	}
+	*(*byte)(at) = 0
 }
 
 // fail reports errno to the parent on the pipe and exits.

@@ -2,4 +2,4 @@
 
 package forkexec
 
-func start(string, []string, Attr) (int, error) { return 0, ErrUnsupported }
+func start(string, []string, Attr) (Child, error) { return Child{}, ErrUnsupported }

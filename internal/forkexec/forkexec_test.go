@@ -2,13 +2,17 @@ package forkexec
 
 import (
 	"errors"
+	"io"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func skipUnsupported(t *testing.T) {
@@ -32,10 +36,12 @@ func TestChildGetsItsOwnPIDAndTheFiles(t *testing.T) {
 	devnull, _ := os.Open(os.DevNull)
 	defer devnull.Close()
 	script := `echo "$LISTEN_PID $$ $(cut -d' ' -f5 /proc/$$/stat) $(grep -E '^Sig(Blk|Ign)' /proc/$$/status | tr -d '\t' | tr '\n' ' ')"; echo fd3 >&3`
-	pid, err := Start("/bin/sh", []string{"sh", "-c", script}, Attr{
-		Env:   []string{"PATH=/usr/bin:/bin", "LISTEN_PID=1", "LISTEN_FDS=1"},
-		Files: []*os.File{devnull, outW, os.Stderr, extraW},
+	child, err := Start("/bin/sh", []string{"sh", "-c", script}, Attr{
+		Env:       []string{"PATH=/usr/bin:/bin", "LISTEN_PID=1", "LISTEN_FDS=1"},
+		Files:     []*os.File{devnull, outW, os.Stderr, extraW},
+		ListenPID: true,
 	})
+	pid := child.PID
 	outW.Close()
 	extraW.Close()
 	if err != nil {
@@ -87,13 +93,13 @@ func TestManyStarts(t *testing.T) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			for range 50 {
-				pid, err := Start("/bin/true", []string{"true"}, Attr{})
+				child, err := Start("/bin/true", []string{"true"}, Attr{})
 				if err != nil {
 					done <- err
 					return
 				}
 				var ws syscall.WaitStatus
-				syscall.Wait4(pid, &ws, 0, nil)
+				syscall.Wait4(child.PID, &ws, 0, nil)
 				if !ws.Exited() || ws.ExitStatus() != 0 {
 					done <- errors.New("child did not exit 0: " + strconv.Itoa(int(ws)))
 					return
@@ -112,5 +118,111 @@ func TestManyStarts(t *testing.T) {
 		case <-timeout:
 			t.Fatal("starts did not finish")
 		}
+	}
+}
+
+// run starts argv with stdout on a pipe, waits for it, and returns what
+// it printed.
+func run(t *testing.T, attr Attr, argv ...string) string {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	out, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	attr.Files = []*os.File{os.Stdin, outW, os.Stderr}
+	child, err := Start(argv[0], argv, attr)
+	outW.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(out)
+	var ws syscall.WaitStatus
+	syscall.Wait4(child.PID, &ws, 0, nil)
+	return string(b)
+}
+
+func TestWithoutListenPIDTheEnvironmentIsPassedAsItIs(t *testing.T) {
+	skipUnsupported(t)
+	env := []string{"A=1", "LISTEN_PID=7", "B=two words"}
+	got := run(t, Attr{Env: env}, "/usr/bin/env")
+	if want := strings.Join(env, "\n") + "\n"; got != want {
+		t.Errorf("the child's environment is %q; want %q", got, want)
+	}
+}
+
+// Born brackets the start time the kernel gives the child
+// (/proc/PID/stat, in clock ticks of 10 ms): the slot table counts on it.
+func TestBornIsNoEarlierThanTheChildsStartTime(t *testing.T) {
+	skipUnsupported(t)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for range 20 {
+		before := bootClock(t)
+		child, err := Start("/bin/sleep", []string{"sleep", "60"}, Attr{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := bootClock(t)
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(child.PID) + "/stat")
+		syscall.Kill(child.PID, syscall.SIGKILL)
+		var ws syscall.WaitStatus
+		syscall.Wait4(child.PID, &ws, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(stat)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		started, _ := strconv.ParseInt(fields[19], 10, 64) // field 22: starttime
+		const tick = int64(10 * time.Millisecond)
+		if child.Born < before || child.Born > after || child.Born/tick < started || before/tick > started {
+			t.Fatalf("boot clock %d before the start, %d after it, %d as the child read it; the kernel's start time is tick %d",
+				before, after, child.Born, started)
+		}
+	}
+}
+
+func bootClock(t *testing.T) int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		t.Fatal(err)
+	}
+	return ts.Nano()
+}
+
+// The test binary runs itself again from a shell that lowered the soft
+// open-file limit, which Go's syscall package then raises: the child
+// must get the lowered one, with or without LISTEN_PID, as
+// syscall.ForkExec's children do.
+func TestChildGetsTheOpenFileLimitTheProcessStartedWith(t *testing.T) {
+	skipUnsupported(t)
+	if want := os.Getenv("FORKEXEC_TEST_SOFT"); want != "" {
+		var now syscall.Rlimit
+		syscall.Getrlimit(syscall.RLIMIT_NOFILE, &now)
+		if strconv.FormatUint(now.Cur, 10) == want {
+			t.Fatalf("the soft limit is still %s: Go did not raise it, and this test shows nothing", want)
+		}
+		for _, listenPID := range []bool{false, true} {
+			got := strings.TrimSpace(run(t, Attr{Env: []string{"LISTEN_FDS=0"}, ListenPID: listenPID}, "/bin/sh", "-c", "ulimit -Sn"))
+			if got != want {
+				t.Errorf("with ListenPID %v the child's soft limit is %s; want %s, the one the process started with", listenPID, got, want)
+			}
+		}
+		return
+	}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if lim.Max < 64 {
+		t.Skipf("hard limit %d: too low to lower the soft one and still run a test", lim.Max)
+	}
+	soft := strconv.FormatUint(lim.Max/2, 10)
+	cmd := exec.Command("/bin/sh", "-c", `ulimit -Sn "$1" && exec "$0" -test.run='^TestChildGetsTheOpenFileLimitTheProcessStartedWith$' -test.v`, os.Args[0], soft)
+	cmd.Env = append(os.Environ(), "FORKEXEC_TEST_SOFT="+soft)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
 	}
 }

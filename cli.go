@@ -91,7 +91,7 @@ func (c *cli) runSupervisor(args []string) int {
 		return c.fail(exitUsage, err)
 	}
 	logger, logs := c.newLogger(settings)
-	settings.Logger = logger
+	settings.Logger, settings.LogHold = logger, logs
 	settings.Caught = caught
 	settings.Version = buildVersion()
 	code, err := supervisor.Run(settings.Options)

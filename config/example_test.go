@@ -19,7 +19,7 @@ const (
 
 // notSettings are the fields of Settings that no flag or key sets: Load
 // resolves Path from the command; the caller sets the rest.
-var notSettings = []string{"Path", "Stdout", "Stderr", "Logger", "Caught", "Version"}
+var notSettings = []string{"Path", "Stdout", "Stderr", "Logger", "LogHold", "Caught", "Version"}
 
 // leafFields lists the fields of a struct value by dotted path, descending
 // into the embedded Options and the nested settings structs, with the

@@ -40,6 +40,11 @@ func (s *supervisor) becameReady(sl *slot) {
 // reap collects every child that has ended: workers go to their slots,
 // anything else (orphans re-parented to us) is reaped quietly.
 func (s *supervisor) reap() {
+	// A restart logs two lines, the exit and the new start: written
+	// together at the end of the round, they cost one write instead of two
+	// per restart (docs/performance.md).
+	s.opts.LogHold.Hold()
+	defer s.opts.LogHold.Release()
 	var ended []*slot
 	for {
 		pid, change, ok := s.sys.wait(-1, false)

@@ -68,6 +68,10 @@ type Options struct {
 	Stderr io.Writer // os.Stderr when nil
 
 	Logger hclog.Logger // hclog.NewNullLogger() when nil
+	// LogHold, if set, is the stream under Logger: the supervisor holds its
+	// lines through a round of starts or restarts, to write them together
+	// (internal/logwriter; docs/performance.md, "A restart").
+	LogHold LineHolder
 
 	// Caught holds the signals the process began to catch before it read
 	// its settings (internal/prestart); Run catches exactly CaughtSignals(Signals).
@@ -240,3 +244,16 @@ func (o *Options) ID(slot int) int { return o.Ordinal*o.Slots + slot }
 // IDCount is the size of the id space of all replicas together:
 // COMET_PROCESS_COUNT.
 func (o *Options) IDCount() int { return max(o.Replicas, 1) * o.Slots }
+
+// LineHolder keeps the lines a logger writes between Hold and Release, and
+// writes them together then (*logwriter.Writer does).
+type LineHolder interface {
+	Hold()
+	Release()
+}
+
+// writeAtOnce is the LineHolder of a logger whose lines are not held.
+type writeAtOnce struct{}
+
+func (writeAtOnce) Hold()    {}
+func (writeAtOnce) Release() {}

@@ -74,6 +74,9 @@ type supervisor struct {
 }
 
 func newSupervisor(opts Options, sys system) *supervisor {
+	if opts.LogHold == nil {
+		opts.LogHold = writeAtOnce{}
+	}
 	s := &supervisor{
 		opts:        opts,
 		sys:         sys,
@@ -105,6 +108,7 @@ func Run(opts Options) (int, error) {
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
 	}
+
 	if opts.Stdout == nil {
 		opts.Stdout = os.Stdout
 	}
@@ -258,6 +262,8 @@ func (s *supervisor) takeSignals() {
 // the same. A transient failure (EAGAIN under a pids limit) is a failed
 // start of that slot, restarted with the backoff.
 func (s *supervisor) startWorkers() error {
+	s.opts.LogHold.Hold() // a line per worker, written together (reap)
+	defer s.opts.LogHold.Release()
 	s.baseEnv = append(workerEnv(os.Environ(), s.opts.Env, s.opts.IDCount()), s.servingEnv()...)
 	for _, sl := range s.slots {
 		if sl.holder == 0 {

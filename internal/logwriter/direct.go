@@ -22,6 +22,11 @@ type direct struct {
 // pipeBuf is PIPE_BUF on Linux.
 const pipeBuf = 4096
 
+// batchMax is the most bytes of lines held to be written together (Hold):
+// what a pipe takes in one piece, so another writer of the stream (worker
+// output) cannot land inside it, and never more than the stream takes.
+func (d *direct) batchMax() int { return min(d.longest, pipeBuf) }
+
 // newDirect returns a direct writer for the stream out writes to, or nil
 // when out has no file descriptor or the stream may make a write wait:
 // a terminal, a file on a network or FUSE file system, anything unknown.

@@ -15,6 +15,12 @@
 // line of its own, where the lines are missing.
 //
 // Idle, a Writer does nothing: its goroutine sleeps until a line is queued.
+//
+// Between Hold and Release, lines that would be written at once are kept,
+// and written together: one write for as many whole lines as the stream
+// takes in one piece (PIPE_BUF for a pipe). A supervisor holds its lines
+// through a round of restarts, which logs two lines a worker: one write
+// instead of two system calls per restart (docs/performance.md).
 package logwriter
 
 import (
@@ -47,6 +53,8 @@ type Writer struct {
 	dropped int       // lines dropped before the first queued, not reported yet
 	closed  bool
 	done    chan struct{} // closed once the queue is written out after Close
+	held    bool          // between Hold and Release
+	batch   []byte        // lines kept while held, for the direct writer
 }
 
 // New starts a Writer that holds at most limit bytes of lines for out.
@@ -60,9 +68,9 @@ func New(out io.Writer, limit int, report func(dropped int) []byte) *Writer {
 	return w
 }
 
-// Write writes p whole, and never blocks on the stream: at once, if
-// nothing is queued and the stream takes p without waiting, or else through
-// a copy in the queue. When the buffer has no room for p, the oldest queued
+// Write writes p whole, and never blocks on the stream: at once (with the
+// lines kept, between Hold and Release), if nothing is queued and the
+// stream takes p without waiting, or else through a copy in the queue. When the buffer has no room for p, the oldest queued
 // lines make room, or p itself is dropped if it alone is larger than the
 // buffer. It always reports success: a logger has nothing better to do with
 // an error, and hclog would write one more line about it.
@@ -77,12 +85,77 @@ func (w *Writer) Write(p []byte) (int, error) {
 		// would be if the process had already exited.
 		return len(p), nil
 	}
+	if w.held && w.direct != nil && len(p) <= w.direct.batchMax() {
+		if len(w.batch)+len(p) > w.direct.batchMax() {
+			w.flush()
+		}
+		w.batch = append(w.batch, p...)
+		return len(p), nil
+	}
+	w.flush()
+	w.put(p)
+	return len(p), nil
+}
+
+// Hold keeps the lines written from now on until Release, to write them
+// together. Hold and Release are for one goroutine; lines from others are
+// kept with them.
+func (w *Writer) Hold() {
+	w.mu.Lock()
+	w.held = true
+	w.mu.Unlock()
+}
+
+// Release writes the lines kept since Hold, and writes each line at once
+// again.
+func (w *Writer) Release() {
+	w.mu.Lock()
+	w.held = false
+	w.flush()
+	w.mu.Unlock()
+}
+
+// flush writes the lines kept while held: in one piece if the stream
+// takes it at once, or else line by line as Write would have, so that a
+// pipe with room for some of them takes those. Under w.mu.
+func (w *Writer) flush() {
+	b := w.batch
+	if len(b) == 0 {
+		return
+	}
+	w.batch = w.batch[:0] // reused: a write keeps none of it, the queue a copy
+	if w.writeNow(b) {
+		return
+	}
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line = b[:i+1]
+		}
+		w.put(line)
+		b = b[len(line):]
+	}
+}
+
+// put writes p at once if nothing is queued and the stream takes it
+// without waiting, or else queues a copy of it. Under w.mu.
+func (w *Writer) put(p []byte) {
+	if !w.writeNow(p) {
+		w.enqueue(p)
+		w.wake.Signal()
+	}
+}
+
+// writeNow writes p at once if nothing is queued and the stream takes it
+// without waiting. It reports false, and leaves p to the caller, if the
+// stream has no room or p cannot be written directly. Under w.mu.
+func (w *Writer) writeNow(p []byte) bool {
 	if w.direct != nil && len(w.queue) == 0 && !w.writing && w.dropped == 0 && len(p) <= w.direct.longest {
 		// Under the lock: the next Write sees this line written or queued.
 		n, err := w.direct.write(w.direct.fd, p)
 		switch {
 		case n == len(p):
-			return len(p), nil
+			return true
 		case n > 0:
 			// The stream took the start of p (a socket short of room):
 			// the rest goes out next, before any other line.
@@ -90,16 +163,14 @@ func (w *Writer) Write(p []byte) (int, error) {
 			w.queued += len(p) - n
 			w.rest = true
 			w.wake.Signal()
-			return len(p), nil
+			return true
 		case err != unix.EAGAIN:
 			// A stream that fails (its reader gone, a full disk) would
 			// fail the queued write too: the line is lost either way.
-			return len(p), nil
+			return true
 		}
 	}
-	w.enqueue(p)
-	w.wake.Signal()
-	return len(p), nil
+	return false
 }
 
 // enqueue queues a copy of p, dropping the oldest queued lines if there is
@@ -133,6 +204,7 @@ func lines(p []byte) int { return max(1, bytes.Count(p, []byte{'\n'})) }
 // exiting. It reports whether every queued line was written.
 func (w *Writer) Close(wait time.Duration) bool {
 	w.mu.Lock()
+	w.flush()
 	w.closed = true
 	if w.direct != nil {
 		w.direct.close()

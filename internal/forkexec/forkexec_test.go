@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/slotrun/slotrun/internal/nofile/nofiletest"
 )
 
 func skipUnsupported(t *testing.T) {
@@ -192,37 +193,20 @@ func bootClock(t *testing.T) int64 {
 	return ts.Nano()
 }
 
-// The test binary runs itself again from a shell that lowered the soft
-// open-file limit, which Go's syscall package then raises: the child
-// must get the lowered one, with or without LISTEN_PID, as
-// syscall.ForkExec's children do.
+// In a process started with a lowered soft open-file limit, which Go's
+// syscall package then raises, the child gets the lowered one, with or
+// without LISTEN_PID, as syscall.ForkExec's children do.
 func TestChildGetsTheOpenFileLimitTheProcessStartedWith(t *testing.T) {
 	skipUnsupported(t)
-	if want := os.Getenv("FORKEXEC_TEST_SOFT"); want != "" {
-		var now syscall.Rlimit
-		syscall.Getrlimit(syscall.RLIMIT_NOFILE, &now)
-		if strconv.FormatUint(now.Cur, 10) == want {
-			t.Fatalf("the soft limit is still %s: Go did not raise it, and this test shows nothing", want)
-		}
-		for _, listenPID := range []bool{false, true} {
-			got := strings.TrimSpace(run(t, Attr{Env: []string{"LISTEN_FDS=0"}, ListenPID: listenPID}, "/bin/sh", "-c", "ulimit -Sn"))
-			if got != want {
-				t.Errorf("with ListenPID %v the child's soft limit is %s; want %s, the one the process started with", listenPID, got, want)
-			}
-		}
+	soft, inside := nofiletest.Lowered(t)
+	if !inside {
 		return
 	}
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		t.Fatal(err)
-	}
-	if lim.Max < 64 {
-		t.Skipf("hard limit %d: too low to lower the soft one and still run a test", lim.Max)
-	}
-	soft := strconv.FormatUint(lim.Max/2, 10)
-	cmd := exec.Command("/bin/sh", "-c", `ulimit -Sn "$1" && exec "$0" -test.run='^TestChildGetsTheOpenFileLimitTheProcessStartedWith$' -test.v`, os.Args[0], soft)
-	cmd.Env = append(os.Environ(), "FORKEXEC_TEST_SOFT="+soft)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
+	want := strconv.FormatUint(soft, 10)
+	for _, listenPID := range []bool{false, true} {
+		got := strings.TrimSpace(run(t, Attr{Env: []string{"LISTEN_FDS=0"}, ListenPID: listenPID}, "/bin/sh", "-c", "ulimit -Sn"))
+		if got != want {
+			t.Errorf("with ListenPID %v the child's soft limit is %s; want %s, the one the process started with", listenPID, got, want)
+		}
 	}
 }

@@ -103,20 +103,8 @@ func TestLinesHeldAndNotHeldKeepTheirOrder(t *testing.T) {
 	closeWithin(t, w)
 }
 
-// lockedBuffer is a Writer's stream for the lines it queues.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
 func TestHeldLinesAreQueuedWhenTheStreamHasNoRoom(t *testing.T) {
-	out := &lockedBuffer{}
+	out := &syncBuffer{}
 	rec := &recorder{full: true}
 	w := logwriter.New(out, logwriter.DefaultLimit, report)
 	logwriter.SetDirect(w, rec.write)

@@ -40,9 +40,10 @@ func (s *supervisor) becameReady(sl *slot) {
 // reap collects every child that has ended: workers go to their slots,
 // anything else (orphans re-parented to us) is reaped quietly.
 func (s *supervisor) reap() {
-	// A restart logs two lines, the exit and the new start: written
-	// together at the end of the round, they cost one write instead of two
-	// per restart (docs/performance.md).
+	// A restart logs two lines, the exit and the new start. Held, and
+	// written before the next fork (startWorker) or at the end of the
+	// round, the start of one restart and the exit of the next take one
+	// write, not two (docs/performance.md).
 	s.opts.LogHold.Hold()
 	defer s.opts.LogHold.Release()
 	var ended []*slot

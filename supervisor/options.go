@@ -69,8 +69,8 @@ type Options struct {
 
 	Logger hclog.Logger // hclog.NewNullLogger() when nil
 	// LogHold, if set, is the stream under Logger: the supervisor holds its
-	// lines through a round of starts or restarts, to write them together
-	// (internal/logwriter; docs/performance.md, "A restart").
+	// lines through a round of restarts, and writes what it holds before
+	// each fork (internal/logwriter; docs/performance.md, "A restart").
 	LogHold LineHolder
 
 	// Caught holds the signals the process began to catch before it read
@@ -246,9 +246,10 @@ func (o *Options) ID(slot int) int { return o.Ordinal*o.Slots + slot }
 func (o *Options) IDCount() int { return max(o.Replicas, 1) * o.Slots }
 
 // LineHolder keeps the lines a logger writes between Hold and Release, and
-// writes them together then (*logwriter.Writer does).
+// writes them together at Flush and Release (*logwriter.Writer does).
 type LineHolder interface {
 	Hold()
+	Flush() // writes what is held, and goes on holding
 	Release()
 }
 
@@ -256,4 +257,5 @@ type LineHolder interface {
 type writeAtOnce struct{}
 
 func (writeAtOnce) Hold()    {}
+func (writeAtOnce) Flush()   {}
 func (writeAtOnce) Release() {}

@@ -108,6 +108,9 @@ func (s *supervisor) startWorker(sl *slot) error {
 	env := append(s.baseEnv[:len(s.baseEnv):len(s.baseEnv)],
 		slots.EnvProcessID+"="+strconv.Itoa(s.opts.ID(sl.id)), slots.EnvSlot+"="+strconv.Itoa(sl.id))
 	path, argv, files := s.command(s.devnull, stdout, stderr)
+	// What was logged before the fork (the exit of the worker this one
+	// replaces) goes out before the worker can write anything.
+	s.opts.LogHold.Flush()
 	pid, born, err := s.sys.fork(path, argv, env, files)
 	if pipes != nil {
 		pipes.afterFork(err == nil)

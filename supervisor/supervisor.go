@@ -108,7 +108,6 @@ func Run(opts Options) (int, error) {
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
 	}
-
 	if opts.Stdout == nil {
 		opts.Stdout = os.Stdout
 	}
@@ -262,8 +261,6 @@ func (s *supervisor) takeSignals() {
 // the same. A transient failure (EAGAIN under a pids limit) is a failed
 // start of that slot, restarted with the backoff.
 func (s *supervisor) startWorkers() error {
-	s.opts.LogHold.Hold() // a line per worker, written together (reap)
-	defer s.opts.LogHold.Release()
 	s.baseEnv = append(workerEnv(os.Environ(), s.opts.Env, s.opts.IDCount()), s.servingEnv()...)
 	for _, sl := range s.slots {
 		if sl.holder == 0 {

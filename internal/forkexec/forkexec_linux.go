@@ -77,6 +77,17 @@ func start(path string, argv []string, attr Attr) (Child, error) {
 	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
 		return Child{}, err
 	}
+	if p[1] < len(fds) {
+		// The child puts the worker's files at 0..len(fds)-1: a write end
+		// among them would be replaced, and an exec error never reported.
+		high, err := unix.FcntlInt(uintptr(p[1]), unix.F_DUPFD_CLOEXEC, len(fds))
+		syscall.Close(p[1])
+		if err != nil {
+			syscall.Close(p[0])
+			return Child{}, err
+		}
+		p[1] = high
+	}
 	nextfd = max(nextfd, p[0]+1, p[1]+1)
 	c := &child{
 		path:   uintptr(unsafe.Pointer(pathp)),

@@ -210,3 +210,31 @@ func TestChildGetsTheOpenFileLimitTheProcessStartedWith(t *testing.T) {
 		}
 	}
 }
+
+// The pipe that carries an exec error to the parent may get a descriptor
+// the child is to put one of the worker's files at: the error must still
+// come back.
+func TestExecErrorIsReturnedWhenThePipeGetsALowDescriptor(t *testing.T) {
+	skipUnsupported(t)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	files := []*os.File{os.Stdin, os.Stdout, os.Stderr}
+	var free []*os.File // the lowest free descriptors, freed again below
+	for range 2 {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		free = append(free, f)
+	}
+	for len(files) <= int(free[1].Fd()) {
+		files = append(files, os.Stdin) // the child's files reach above them
+	}
+	for _, f := range free {
+		f.Close() // the pipe takes these
+	}
+	_, err := Start("/nonexistent/program", []string{"x"}, Attr{Files: files})
+	if !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("error %v with %d files and the pipe's descriptors below; want ENOENT", err, len(files))
+	}
+}

@@ -17,10 +17,11 @@
 // Idle, a Writer does nothing: its goroutine sleeps until a line is queued.
 //
 // Between Hold and Release, lines that would be written at once are kept,
-// and written together: one write for as many whole lines as the stream
-// takes in one piece (PIPE_BUF for a pipe). A supervisor holds its lines
-// through a round of restarts, which logs two lines a worker: one write
-// instead of two system calls per restart (docs/performance.md).
+// and written together at Flush or Release: one write for as many whole
+// lines as the stream takes in one piece (PIPE_BUF for a pipe). A
+// supervisor holds its lines through a round of restarts, which logs two
+// lines a worker, and flushes them before each fork: one write instead of
+// two per restart (docs/performance.md).
 package logwriter
 
 import (
@@ -70,9 +71,9 @@ func New(out io.Writer, limit int, report func(dropped int) []byte) *Writer {
 
 // Write writes p whole, and never blocks on the stream: at once (with the
 // lines kept, between Hold and Release), if nothing is queued and the
-// stream takes p without waiting, or else through a copy in the queue. When the buffer has no room for p, the oldest queued
-// lines make room, or p itself is dropped if it alone is larger than the
-// buffer. It always reports success: a logger has nothing better to do with
+// stream takes p without waiting, or else through a copy in the queue.
+// When the buffer has no room for p, the oldest queued lines make room,
+// or p itself is dropped if it alone is larger than the buffer. It always reports success: a logger has nothing better to do with
 // an error, and hclog would write one more line about it.
 func (w *Writer) Write(p []byte) (int, error) {
 	if len(p) == 0 {
@@ -103,6 +104,14 @@ func (w *Writer) Write(p []byte) (int, error) {
 func (w *Writer) Hold() {
 	w.mu.Lock()
 	w.held = true
+	w.mu.Unlock()
+}
+
+// Flush writes the lines kept so far, and goes on keeping those that
+// follow until Release.
+func (w *Writer) Flush() {
+	w.mu.Lock()
+	w.flush()
 	w.mu.Unlock()
 }
 

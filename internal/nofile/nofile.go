@@ -6,11 +6,13 @@
 // and keeps the soft limit it found to restore in every child it forks:
 // old programs that use select(2) break on descriptors above 1023. That
 // saved limit is unexported, and once syscall's init has run the process
-// cannot tell it any more. This package imports nothing, so, by the order
-// in which Go initialises packages (the first in import-path order whose
-// imports are all initialised goes next), its init runs before syscall's;
-// it reads the limit with a system call of its own, in assembly
-// (docs/sockets.md, "The open-file limit").
+// cannot tell it any more. Go initialises next the first package, in
+// import-path order, whose imports are all initialised: this package
+// imports nothing, and its path sorts before "syscall" (it must stay so,
+// under any module path), so its init runs before syscall's. It reads the
+// limit with a system call of its own, in assembly (docs/sockets.md, "The
+// open-file limit"); TestAtStartIsTheLimitBeforeGoRaisedIt fails if the
+// order ever changes.
 package nofile
 
 // Limit is RLIMIT_NOFILE: the soft limit, then the hard one.

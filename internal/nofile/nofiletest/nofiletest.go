@@ -43,7 +43,8 @@ func Lowered(t *testing.T) (soft uint64, inside bool) {
 	soft = lim.Max / 2
 	cmd := exec.Command("/bin/sh", "-c", `ulimit -Sn "$1" && exec "$0" -test.run="$2" -test.v`,
 		os.Args[0], strconv.FormatUint(soft, 10), "^"+t.Name()+"$")
-	cmd.Env = append(os.Environ(), env+"="+strconv.FormatUint(soft, 10))
+	// Under -race the race runtime waits a second at exit by default.
+	cmd.Env = append(os.Environ(), env+"="+strconv.FormatUint(soft, 10), "GORACE=atexit_sleep_ms=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("with a soft limit of %d: %v\n%s", soft, err, out)
 	}

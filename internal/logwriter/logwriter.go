@@ -73,8 +73,9 @@ func New(out io.Writer, limit int, report func(dropped int) []byte) *Writer {
 // lines kept, between Hold and Release), if nothing is queued and the
 // stream takes p without waiting, or else through a copy in the queue.
 // When the buffer has no room for p, the oldest queued lines make room,
-// or p itself is dropped if it alone is larger than the buffer. It always reports success: a logger has nothing better to do with
-// an error, and hclog would write one more line about it.
+// or p itself is dropped if it alone is larger than the buffer. It always
+// reports success: a logger has nothing better to do with an error, and
+// hclog would write one more line about it.
 func (w *Writer) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil

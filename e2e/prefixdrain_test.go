@@ -31,8 +31,7 @@ func TestPrefixedOutputAllArrivesWhenTheReaderPauses(t *testing.T) {
 	for id := range relayWorkers {
 		p.waitStderr(fmt.Sprintf(`slot-%d: worker exited: .*code=0`, id))
 	}
-	// The reader's pause: part of the scenario, not a wait for anything.
-	time.Sleep(3 * time.Second)
+	time.Sleep(3 * time.Second) // the reader's pause: the condition under test, not a wait for anything
 	p.stdout = out.release()
 	if code := p.wait(); code != 0 {
 		t.Errorf("exit code %d; want 0 (every worker exited 0)", code)

@@ -14,7 +14,7 @@ import (
 
 // Ctrl-C (or a TERM) while slotrun still reads its settings (here, a
 // config file on a FIFO nobody writes) ends it at once, by that signal, as
-// it would any program: the signals caught during initialisation
+// it would any program: the signals held from initialisation on
 // (internal/prestart) leave INT and TERM alone until the supervisor takes
 // them, before its PID file exists.
 func TestInterruptWhileReadingTheSettingsEndsSlotrun(t *testing.T) {
@@ -40,20 +40,7 @@ func interruptWhileReadingTheSettings(t *testing.T, sig syscall.Signal) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-	// Once slotrun opens the FIFO, our write end opens too; held open and
-	// never written, it keeps slotrun reading its settings.
-	deadline := time.Now().Add(10 * time.Second)
-	var w int
-	for {
-		var err error
-		if w, err = syscall.Open(fifo, syscall.O_WRONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("slotrun never opened its config file: %v", err)
-		}
-		time.Sleep(5 * time.Millisecond) // the poll's interval, under the deadline above
-	}
+	w := openOnceRead(t, fifo)
 	defer syscall.Close(w)
 	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
@@ -72,6 +59,42 @@ func interruptWhileReadingTheSettings(t *testing.T, sig syscall.Signal) {
 	if _, err := os.Stat(filepath.Join(dir, ".pid")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("slotrun left %s behind (err %v)", filepath.Join(dir, ".pid"), err)
 	}
+}
+
+// openOnceRead opens fifo for writing once slotrun has opened it to read:
+// held open and not written, it keeps slotrun reading its settings.
+func openOnceRead(t *testing.T, fifo string) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		w, err := syscall.Open(fifo, syscall.O_WRONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+		if err == nil {
+			return w
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slotrun never opened its config file: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond) // the poll's interval, under the deadline above
+	}
+}
+
+// A signal that comes before the workers exist (here while slotrun reads
+// its settings, before its PID file) is held, and acted on once they do
+// (internal/sighold): a TTIN then adds a worker.
+func TestASignalBeforeTheWorkersIsActedOnOnceTheyExist(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "cfg.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startCmd(t, dir, exec.Command(slotrunBin, "-c", fifo, "-n", "1", "--slots", "2", "--", workerBin), true)
+	w := openOnceRead(t, fifo)
+	p.signal(syscall.SIGTTIN)
+	// An empty file: the settings are the flags'.
+	syscall.Close(w)
+	p.waitReady(0, 0, 1)
+	p.waitStderr(`signal received: signal=TTIN action=scale-up`)
 }
 
 // Without -n, slotrun starts one worker per processor Go would use: the

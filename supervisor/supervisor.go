@@ -149,6 +149,7 @@ func Run(opts Options) (int, error) {
 			}
 			return startErr
 		}
+		s.caught.Relay(s.inbox.add, s.done, catchDelay)
 		s.afterStart()
 		code = s.loop()
 		return errLoopDone
@@ -158,6 +159,14 @@ func Run(opts Options) (int, error) {
 }
 
 var errLoopDone = errors.New("supervisor loop ended")
+
+// catchDelay is how long after the start os/signal waits to catch the
+// signals held until then (internal/sigcatch). Catching them is about a
+// millisecond of round trips between threads, which would take a
+// processor from the workers' own start; a signal that comes meanwhile is
+// acted on once it is over (docs/performance.md, "Start-up of the
+// supervisor").
+const catchDelay = 3 * time.Millisecond
 
 // CaughtSignals lists the signals a supervisor with these actions catches: CHLD,
 // which drives reaping; every signal with an action; and PIPE, so that a
@@ -244,15 +253,14 @@ func (s *supervisor) start() (err error) {
 	return nil
 }
 
-// takeSignals makes sure every signal with an action is caught, and has
-// them relayed to the inbox, before the PID file and the first worker
-// exist: a signal that arrives while we start waits in the inbox and is
-// acted on once the workers exist. They have been caught since the
-// packages were initialised (internal/prestart, docs/performance.md).
+// takeSignals makes sure every signal with an action is caught before the
+// PID file and the first worker exist: a signal that arrives while we
+// start is held, and acted on once the workers exist. Most have been held
+// since the packages were initialised (internal/prestart); the loop has
+// them relayed to the inbox once the start is over (catchDelay).
 func (s *supervisor) takeSignals() {
 	s.caught.Match(CaughtSignals(s.opts.Signals))
 	s.childExited = s.caught.Take(syscall.SIGCHLD)
-	s.caught.Relay(s.inbox.add, s.done)
 }
 
 // startWorkers starts a worker in every slot taken. If one cannot be

@@ -3,14 +3,12 @@
 // clean signal state (internal/sigstate) and begins catching the
 // supervisor's signals (internal/sigcatch).
 //
-// Catching them takes about 0.9 ms of round trips with the Go runtime's
-// signal thread. Begun here, on a goroutine of its own, it overlaps the
-// initialisation of the packages that follow (HCL, hclog, net: about
-// 0.7 ms) and the reading of the settings, instead of delaying the first
-// worker (docs/performance.md, "Start-up of the supervisor"). This package
-// depends only on those two and the standard library, so its init runs
-// early; the client commands (`slotrun signal`, `status`, ...) catch
-// nothing and pay nothing.
+// Catching them here, they are held from the first moments of the process
+// for a system call or two each (internal/sighold); os/signal catches them
+// once the workers are started (docs/performance.md, "Start-up of the
+// supervisor"). This package depends only on those and the standard
+// library, so its init runs early; the client commands (`slotrun signal`,
+// `status`, ...) catch nothing and pay nothing.
 package prestart
 
 import (

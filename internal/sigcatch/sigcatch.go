@@ -1,11 +1,13 @@
-// Package sigcatch catches signals on a goroutine of its own, so that the
-// cost of catching them overlaps other work, and holds what arrives until
-// its owner takes it.
+// Package sigcatch catches a supervisor's signals from the moment it
+// starts, and hands them on, one channel each, once it is ready for them.
 //
 // Catching a signal with os/signal costs a round trip with the Go runtime's
-// signal-mask thread: about 40 µs here, and slotrun catches 13. Done in
-// line, that was 0.8 ms of a 6.5 ms start (docs/performance.md, "Start-up
-// of the supervisor").
+// signal-mask thread: 40–100 µs here, and slotrun catches 13 before its PID
+// file may exist. So Start holds them instead (internal/sighold), a system
+// call or two each, and Relay has os/signal catch them once the workers are
+// started and have had a moment to start up themselves, then hands on
+// first what came while they were held (docs/performance.md, "Start-up of
+// the supervisor").
 //
 // Each signal has a one-slot channel of its own: os/signal drops a signal
 // whose channel is full, and with one shared channel a flood of HUPs could
@@ -19,51 +21,88 @@ import (
 	"reflect"
 	"slices"
 	"syscall"
+	"time"
+
+	"github.com/slotrun/slotrun/internal/sighold"
 )
 
 // Set is the signals caught, each with its channel. Its methods are for
 // one goroutine at a time, in order: Match, Take, Relay, Release.
 type Set struct {
-	done     chan struct{}    // closed once Start's signals are caught
 	sigs     []os.Signal      // caught and relayed, each with its channel
 	chans    []chan os.Signal // one slot each
+	held     []held           // held by sighold: not caught by os/signal yet
 	taken    []chan os.Signal // handed out by Take
 	relaying chan struct{}    // closed when the relay ends; nil before it starts
 }
 
-// Start begins catching sigs and returns at once.
+// held is a signal sighold holds, and the channel it goes to.
+type held struct {
+	sig syscall.Signal
+	ch  chan os.Signal
+}
+
+// Start begins catching sigs. It costs a system call or two a signal:
+// each is held (internal/sighold) until Relay has os/signal catch it.
+// Where a signal cannot be held, os/signal catches it now.
 func Start(sigs []os.Signal) *Set {
-	s := &Set{done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		for _, sig := range sigs {
-			s.add(sig)
-		}
-	}()
+	s := &Set{}
+	for _, sig := range sigs {
+		s.add(sig)
+	}
 	return s
 }
 
 func (s *Set) add(sig os.Signal) {
 	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, sig)
+	if sys, ok := sig.(syscall.Signal); ok && sighold.Hold(sys) {
+		s.held = append(s.held, held{sys, ch})
+	} else {
+		signal.Notify(ch, sig)
+	}
 	s.sigs = append(s.sigs, sig)
 	s.chans = append(s.chans, ch)
 }
 
-// Match waits until Start's signals are caught, then catches exactly want:
-// a signal Start did not catch is caught now; one it caught that want does
-// not list goes back to its default disposition, and if it arrived
-// meanwhile, it is dropped, as it would have been a moment before Start.
+// catchHeld has os/signal catch every held signal, then lets sighold go
+// of it: one that came while held goes to its channel, as it would have
+// from os/signal.
+func (s *Set) catchHeld() {
+	for _, h := range s.held {
+		signal.Notify(h.ch, h.sig)
+		if sighold.GiveBack(h.sig) {
+			select {
+			case h.ch <- h.sig:
+			default: // one is pending already
+			}
+		}
+	}
+	s.held = nil
+}
+
+// drop gives sig back to its default disposition: it is caught no more.
+func (s *Set) drop(i int) {
+	if h := slices.IndexFunc(s.held, func(h held) bool { return h.ch == s.chans[i] }); h >= 0 {
+		sighold.GiveBack(s.held[h].sig)
+		s.held = slices.Delete(s.held, h, h+1)
+	} else {
+		signal.Stop(s.chans[i])
+	}
+	s.sigs = slices.Delete(s.sigs, i, i+1)
+	s.chans = slices.Delete(s.chans, i, i+1)
+}
+
+// Match catches exactly want: a signal Start did not catch is caught now;
+// one it caught that want does not list goes back to its default
+// disposition, and if it arrived meanwhile, it is dropped, as it would
+// have been a moment before Start.
 func (s *Set) Match(want []os.Signal) {
-	<-s.done
 	for i := 0; i < len(s.sigs); {
 		if slices.Contains(want, s.sigs[i]) {
 			i++
 			continue
 		}
-		signal.Stop(s.chans[i])
-		s.sigs = slices.Delete(s.sigs, i, i+1)
-		s.chans = slices.Delete(s.chans, i, i+1)
+		s.drop(i)
 	}
 	for _, sig := range want {
 		if !slices.Contains(s.sigs, sig) {
@@ -90,8 +129,10 @@ func (s *Set) Take(sig os.Signal) chan os.Signal {
 }
 
 // Relay hands every signal that arrives to deliver, on a goroutine of its
-// own, until done is closed.
-func (s *Set) Relay(deliver func(syscall.Signal), done <-chan struct{}) {
+// own, until done is closed. That goroutine first waits out holdFor (or
+// done), then has os/signal catch the signals held: what came meanwhile
+// is handed on first, and the taken channels get theirs as well.
+func (s *Set) Relay(deliver func(syscall.Signal), done <-chan struct{}, holdFor time.Duration) {
 	cases := []reflect.SelectCase{{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(done)}}
 	for _, ch := range s.chans {
 		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
@@ -99,6 +140,16 @@ func (s *Set) Relay(deliver func(syscall.Signal), done <-chan struct{}) {
 	s.relaying = make(chan struct{})
 	go func() {
 		defer close(s.relaying)
+		if holdFor > 0 {
+			wait := time.NewTimer(holdFor)
+			select {
+			case <-wait.C:
+			case <-done:
+				wait.Stop()
+				return
+			}
+		}
+		s.catchHeld()
 		for {
 			chosen, v, _ := reflect.Select(cases)
 			if chosen == 0 {
@@ -110,12 +161,12 @@ func (s *Set) Relay(deliver func(syscall.Signal), done <-chan struct{}) {
 }
 
 // Release waits for the relay to end, then gives every signal back but
-// those in keep, which stay caught for the life of the process.
+// those in keep, which os/signal catches for the life of the process.
 func (s *Set) Release(keep ...os.Signal) {
-	<-s.done
 	if s.relaying != nil {
 		<-s.relaying
 	}
+	s.catchHeld()
 	for i, ch := range s.chans {
 		if !slices.Contains(keep, s.sigs[i]) {
 			signal.Stop(ch)

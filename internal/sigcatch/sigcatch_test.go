@@ -30,7 +30,7 @@ func TestSetMatchesTakesRelaysAndReleases(t *testing.T) {
 
 	got := make(chan syscall.Signal, 8)
 	done := make(chan struct{})
-	s.Relay(func(sig syscall.Signal) { got <- sig }, done)
+	s.Relay(func(sig syscall.Signal) { got <- sig }, done, 0)
 	// ALRM was not among the signals Start caught: uncaught, it would end
 	// the test binary.
 	for _, sig := range []syscall.Signal{syscall.SIGALRM, syscall.SIGUSR2} {
@@ -83,5 +83,59 @@ func TestMatchGivesBackWhatItDoesNotList(t *testing.T) {
 	defer s.Release()
 	if got, want := s.Caught(), []os.Signal{syscall.SIGUSR1}; !slices.Equal(got, want) {
 		t.Fatalf("caught %v, want %v", got, want)
+	}
+}
+
+// A signal that comes between Start and the end of Relay's hold is not
+// lost: it is relayed once os/signal catches it, and a taken channel gets
+// its own.
+func TestASignalThatComesBeforeTheRelayIsRelayed(t *testing.T) {
+	s := Start([]os.Signal{syscall.SIGHUP, syscall.SIGCHLD})
+	s.Match([]os.Signal{syscall.SIGHUP, syscall.SIGCHLD, syscall.SIGTERM})
+	child := s.Take(syscall.SIGCHLD)
+	// Uncaught, either would end the test binary.
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGCHLD} {
+		if err := syscall.Kill(os.Getpid(), sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make(chan syscall.Signal, 8)
+	done := make(chan struct{})
+	s.Relay(func(sig syscall.Signal) { got <- sig }, done, 50*time.Millisecond)
+	defer func() {
+		close(done)
+		s.Release()
+	}()
+	want := map[syscall.Signal]bool{syscall.SIGHUP: true, syscall.SIGTERM: true}
+	for len(want) > 0 {
+		select {
+		case sig := <-got:
+			if !want[sig] {
+				t.Fatalf("relayed %v; want one of %v", sig, want)
+			}
+			delete(want, sig)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("never relayed: %v", want)
+		}
+	}
+	select {
+	case <-child:
+	case <-time.After(10 * time.Second):
+		t.Fatal("CHLD never reached its taken channel")
+	}
+}
+
+// A Set released without a relay gives its signals back, and keeps what
+// it is told to, caught by os/signal.
+func TestReleaseWithoutARelay(t *testing.T) {
+	s := Start([]os.Signal{syscall.SIGUSR1, syscall.SIGPIPE})
+	s.Release(syscall.SIGPIPE)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGPIPE); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.chans[slices.Index(s.sigs, os.Signal(syscall.SIGPIPE))]:
+	case <-time.After(10 * time.Second):
+		t.Fatal("PIPE not caught after Release kept it")
 	}
 }

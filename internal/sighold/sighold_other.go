@@ -1,0 +1,9 @@
+//go:build !linux || !(amd64 || arm64)
+
+package sighold
+
+import "syscall"
+
+func hold(syscall.Signal) bool { return false }
+
+func giveBack(syscall.Signal) bool { return false }

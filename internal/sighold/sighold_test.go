@@ -1,0 +1,234 @@
+//go:build linux && (amd64 || arm64)
+
+package sighold
+
+import (
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// waitCame polls until the handler has noted sig.
+func waitCame(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for atomic.LoadUint32(&came[sig]) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%v sent, never noted", sig)
+		}
+		time.Sleep(time.Millisecond) // the poll's interval, under the deadline above
+	}
+}
+
+func current(t *testing.T, sig syscall.Signal) uintptr {
+	t.Helper()
+	var now sigaction
+	if errno := rtSigaction(sig, nil, &now); errno != 0 {
+		t.Fatal(errno)
+	}
+	return now.handler
+}
+
+// HUP, held, is noted instead of ending the test binary, which it would
+// do uncaught; once os/signal catches it and it is given back, GiveBack
+// says it came, and the next one reaches os/signal.
+func TestAHeldSignalIsNotedAndGivenBackToOSSignal(t *testing.T) {
+	goHandler := current(t, syscall.SIGHUP)
+	if !Hold(syscall.SIGHUP) {
+		t.Fatal("Hold(HUP) = false")
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitCame(t, syscall.SIGHUP)
+
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	defer signal.Stop(ch)
+	if !GiveBack(syscall.SIGHUP) {
+		t.Fatal("GiveBack(HUP) = false; it came while held")
+	}
+	if got := current(t, syscall.SIGHUP); got != goHandler {
+		t.Fatalf("handler after GiveBack %#x, want the runtime's %#x", got, goHandler)
+	}
+	select {
+	case <-ch:
+		t.Fatal("HUP reached os/signal while held")
+	default:
+	}
+	if GiveBack(syscall.SIGHUP) {
+		t.Fatal("a second GiveBack reports HUP again")
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("HUP given back never reached os/signal")
+	}
+}
+
+// A signal that did not come is reported so.
+func TestGiveBackReportsNothingWhenNothingCame(t *testing.T) {
+	if !Hold(syscall.SIGUSR2) {
+		t.Fatal("Hold(USR2) = false")
+	}
+	if GiveBack(syscall.SIGUSR2) {
+		t.Fatal("GiveBack(USR2) = true; none was sent")
+	}
+	if GiveBack(syscall.SIGWINCH) {
+		t.Fatal("GiveBack of a signal never held = true")
+	}
+}
+
+// Holds nest: the handler stays until the last GiveBack, and each hears of
+// a signal that came.
+func TestHoldsNest(t *testing.T) {
+	goHandler := current(t, syscall.SIGUSR2)
+	if !Hold(syscall.SIGUSR2) || !Hold(syscall.SIGUSR2) {
+		t.Fatal("Hold(USR2) = false")
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	waitCame(t, syscall.SIGUSR2)
+	if !GiveBack(syscall.SIGUSR2) {
+		t.Fatal("first GiveBack(USR2) = false; it came")
+	}
+	if got := current(t, syscall.SIGUSR2); got != handlerPC() {
+		t.Fatalf("handler after the first GiveBack %#x, want still the holder's", got)
+	}
+	if !GiveBack(syscall.SIGUSR2) {
+		t.Fatal("last GiveBack(USR2) = false; it came")
+	}
+	if got := current(t, syscall.SIGUSR2); got != goHandler {
+		t.Fatalf("handler after the last GiveBack %#x, want the runtime's %#x", got, goHandler)
+	}
+}
+
+// An ignored signal is left ignored, as the runtime leaves one ignored at
+// start: os/signal catches it when asked.
+func TestAnIgnoredSignalIsNotHeld(t *testing.T) {
+	signal.Ignore(syscall.SIGVTALRM)
+	if Hold(syscall.SIGVTALRM) {
+		GiveBack(syscall.SIGVTALRM)
+		t.Fatal("Hold of an ignored signal = true")
+	}
+	if got := current(t, syscall.SIGVTALRM); got != sigIGN {
+		t.Fatalf("VTALRM's handler %#x after Hold; want it still ignored", got)
+	}
+}
+
+// Thousands of signals while the runtime collects and schedules: the
+// handler runs on every thread, on the signal stack, and breaks nothing.
+func TestAFloodOfHeldSignalsWhileTheRuntimeWorks(t *testing.T) {
+	if !Hold(syscall.SIGALRM) {
+		t.Fatal("Hold(ALRM) = false")
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var keep [][]byte
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				keep = append(keep, make([]byte, 4096))
+				if len(keep) > 256 {
+					keep = nil
+					runtime.GC()
+				}
+			}
+		}()
+	}
+	for range 20000 {
+		if err := syscall.Kill(os.Getpid(), syscall.SIGALRM); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	waitCame(t, syscall.SIGALRM)
+	if !GiveBack(syscall.SIGALRM) {
+		t.Fatal("GiveBack(ALRM) = false after 20,000 of them")
+	}
+}
+
+const childEnv = "SIGHOLD_TEST_CHILD"
+
+// TSTP is at its default until os/signal is asked for it: uncaught, it
+// stops the process. Held, it is noted; once os/signal catches it, the
+// runtime's handler stays. Run in a child process, which a broken hold
+// would leave stopped.
+func TestASignalAtItsDefaultIsHeldToo(t *testing.T) {
+	if os.Getenv(childEnv) == "" {
+		runChild(t)
+		return
+	}
+	if current(t, syscall.SIGTSTP) != sigDFL {
+		t.Fatal("TSTP is not at its default in a Go program here; this test shows nothing")
+	}
+	if !Hold(syscall.SIGTSTP) {
+		t.Fatal("Hold(TSTP) = false")
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTSTP); err != nil {
+		t.Fatal(err)
+	}
+	waitCame(t, syscall.SIGTSTP)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTSTP)
+	if !GiveBack(syscall.SIGTSTP) {
+		t.Fatal("GiveBack(TSTP) = false; it came while held")
+	}
+	if h := current(t, syscall.SIGTSTP); h == sigDFL || h == handlerPC() {
+		t.Fatalf("TSTP's handler after GiveBack %#x; want the runtime's", h)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTSTP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("TSTP never reached os/signal")
+	}
+}
+
+// runChild runs the calling test again in a child process and fails if it
+// fails there, or stops.
+func runChild(t *testing.T) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v")
+	cmd.Env = append(os.Environ(), childEnv+"=1", "GORACE=atexit_sleep_ms=0")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("in a child process: %v\n%s", err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		stat, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/stat")
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("the child process never ended; /proc/PID/stat: %s\n%s", stat, out.String())
+	}
+}

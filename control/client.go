@@ -163,7 +163,13 @@ func (c *Client) dialError(err error) error {
 func (c *Client) exchangeError(ctx context.Context, begun time.Time, err error) error {
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return &NoAnswerError{Path: c.path, Waited: time.Since(begun).Round(100 * time.Millisecond)}
+		// The bound that ran out, not the time since: a client that ran
+		// late (a busy machine) waited no longer for an answer.
+		waited := time.Since(begun)
+		if deadline, ok := ctx.Deadline(); ok {
+			waited = deadline.Sub(begun)
+		}
+		return &NoAnswerError{Path: c.path, Waited: waited.Round(100 * time.Millisecond)}
 	case ctx.Err() != nil:
 		return ctx.Err()
 	}

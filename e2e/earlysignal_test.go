@@ -115,3 +115,49 @@ func TestDefaultWorkerCountIsGOMAXPROCS(t *testing.T) {
 		}
 	}
 }
+
+// With its stdout and stderr a pipe nobody reads (`slotrun … 2>&1 | head
+// -0`), a slotrun that fails to start still exits with its code, not by
+// SIGPIPE: Go's runtime ends a process whose write to stdout or stderr
+// fails unless PIPE is caught or ignored, and PIPE is ignored from the
+// first moments until caught (internal/sigcatch).
+func TestAFailedStartWithNobodyReadingItsOutputExitsWithItsCode(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"no such program", []string{"-n", "1", "--", "/no/such/program"}, 127},
+		{"bad usage", []string{"-n", "abc", "--", workerBin}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Close()
+			cmd := exec.Command(slotrunBin, tc.args...)
+			cmd.Dir = t.TempDir()
+			cmd.Stdout, cmd.Stderr = w, w
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+			t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("slotrun did not exit")
+			}
+			ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if ws.Signaled() || ws.ExitStatus() != tc.code {
+				t.Fatalf("slotrun ended with %v; want exit code %d", cmd.ProcessState, tc.code)
+			}
+		})
+	}
+}

@@ -114,18 +114,24 @@ func Run(opts Options) (int, error) {
 	if opts.Stderr == nil {
 		opts.Stderr = os.Stderr
 	}
+	// PIPE stays caught: a write to a log reader that went away
+	// (`slotrun … 2>&1 | head`) must fail rather than kill slotrun up to
+	// its exit, the last log lines included, which are written after Run
+	// returns.
 	caught := opts.Caught
 	if caught == nil {
+		// A Run that catches its own signals gives them back before it
+		// returns: a caller that goes on may catch them again, and
+		// internal/sighold holds a signal for one holder at a time.
 		caught = sigcatch.Start(CaughtSignals(opts.Signals))
+		defer caught.Release(syscall.SIGPIPE)
+	} else {
+		// Giving the signals back costs a round trip with the runtime's
+		// signal thread for each (about 0.4 ms in all), and the CLI exits
+		// right after Run: it is done on the way out, not waited for
+		// (docs/performance.md).
+		defer func() { go caught.Release(syscall.SIGPIPE) }()
 	}
-	// Giving the signals back costs a round trip with the runtime's
-	// signal thread for each (about 0.4 ms in all), and slotrun exits
-	// right after Run: it is done on the way out, not waited for
-	// (docs/performance.md). PIPE stays caught: a write to a log reader
-	// that went away (`slotrun … 2>&1 | head`) must fail rather than kill
-	// slotrun up to its exit, the last log lines included, which are
-	// written after Run returns.
-	defer func() { go caught.Release(syscall.SIGPIPE) }()
 	s := newSupervisor(opts, newRealSystem())
 	s.caught = caught
 	s.adoptActivation()

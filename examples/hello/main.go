@@ -25,7 +25,10 @@ func main() {
 	}
 	// Handle signals before saying hello: a TERM that follows the hello
 	// at once must find the handler in place, not kill us.
-	sigs := make(chan os.Signal, 1)
+	// Room for each signal asked for: os/signal drops a signal whose
+	// channel is full, and a TERM must not be lost behind a HUP that
+	// came with it.
+	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
 	fmt.Printf("worker %d of %d: hello (pid %d)\n", id, count, os.Getpid())
 	for sig := range sigs {

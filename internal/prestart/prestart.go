@@ -28,7 +28,7 @@ var ClientCommands = []string{"signal", "status", "scale", "restart", "stop", "h
 
 // DefaultSignals are the signals a supervisor catches with the default
 // settings (supervisor.DefaultActions; a test keeps the two the same), but
-// TERM, INT and QUIT: Run catches those, with what the settings add,
+// TERM, INT and QUIT: Run holds those, with what the settings add,
 // before the PID file exists. Until then they end slotrun at once, as a
 // user who presses Ctrl-C while it reads its settings (a config file on a
 // FIFO, or a hung mount) expects; caught here, they would wait for the

@@ -36,10 +36,12 @@ type Set struct {
 	relaying chan struct{}    // closed when the relay ends; nil before it starts
 }
 
-// held is a signal sighold holds, and the channel it goes to.
+// held is a signal not caught by os/signal yet, and the channel it goes
+// to. sighold holds it, or, for PIPE, it is ignored (see add).
 type held struct {
-	sig syscall.Signal
-	ch  chan os.Signal
+	sig     syscall.Signal
+	ch      chan os.Signal
+	ignored bool
 }
 
 // Start begins catching sigs. It costs a system call or two a signal:
@@ -55,35 +57,62 @@ func Start(sigs []os.Signal) *Set {
 
 func (s *Set) add(sig os.Signal) {
 	ch := make(chan os.Signal, 1)
-	if sys, ok := sig.(syscall.Signal); ok && sighold.Hold(sys) {
-		s.held = append(s.held, held{sys, ch})
-	} else {
+	sys, _ := sig.(syscall.Signal)
+	switch {
+	case sighold.Hold(sys):
+		s.held = append(s.held, held{sig: sys, ch: ch})
+	case sys == syscall.SIGPIPE && sighold.Available:
+		// On a failed write to stdout or stderr, Go's runtime ends the
+		// process with SIGPIPE unless os/signal catches or ignores it:
+		// it asks os/signal, not the handler in place, so PIPE cannot be
+		// held. It is ignored until caught instead, which costs no
+		// round trip: a write to a log reader that went away fails, as
+		// when it is caught. What is lost is a PIPE that comes in those
+		// milliseconds, which matters only to a PIPE given an action.
+		signal.Ignore(sig)
+		s.held = append(s.held, held{sig: sys, ch: ch, ignored: true})
+	default:
 		signal.Notify(ch, sig)
 	}
 	s.sigs = append(s.sigs, sig)
 	s.chans = append(s.chans, ch)
 }
 
-// catchHeld has os/signal catch every held signal, then lets sighold go
-// of it: one that came while held goes to its channel, as it would have
-// from os/signal.
-func (s *Set) catchHeld() {
+// catchHeld has os/signal catch every held signal, then has sighold hand
+// it over: a signal that came while held goes to deliver as many times as
+// it came, or, for a taken channel or without deliver, to its channel.
+func (s *Set) catchHeld(deliver func(syscall.Signal)) {
 	for _, h := range s.held {
 		signal.Notify(h.ch, h.sig)
-		if sighold.GiveBack(h.sig) {
+		if h.ignored {
+			continue
+		}
+		came := sighold.GiveBack(h.sig)
+		if came == 0 {
+			continue
+		}
+		if deliver == nil || slices.Contains(s.taken, h.ch) {
 			select {
 			case h.ch <- h.sig:
 			default: // one is pending already
 			}
+			continue
+		}
+		for range came {
+			deliver(h.sig)
 		}
 	}
 	s.held = nil
 }
 
 // drop gives sig back to its default disposition: it is caught no more.
+// (A PIPE ignored until caught stays ignored: os/signal does not undo an
+// Ignore of a signal the runtime handles.)
 func (s *Set) drop(i int) {
 	if h := slices.IndexFunc(s.held, func(h held) bool { return h.ch == s.chans[i] }); h >= 0 {
-		sighold.GiveBack(s.held[h].sig)
+		if !s.held[h].ignored {
+			sighold.GiveBack(s.held[h].sig)
+		}
 		s.held = slices.Delete(s.held, h, h+1)
 	} else {
 		signal.Stop(s.chans[i])
@@ -131,7 +160,8 @@ func (s *Set) Take(sig os.Signal) chan os.Signal {
 // Relay hands every signal that arrives to deliver, on a goroutine of its
 // own, until done is closed. That goroutine first waits out holdFor (or
 // done), then has os/signal catch the signals held: what came meanwhile
-// is handed on first, and the taken channels get theirs as well.
+// is handed on first, as many times as it came (in no set order between
+// signals, as from the channels), and the taken channels get theirs.
 func (s *Set) Relay(deliver func(syscall.Signal), done <-chan struct{}, holdFor time.Duration) {
 	cases := []reflect.SelectCase{{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(done)}}
 	for _, ch := range s.chans {
@@ -149,7 +179,7 @@ func (s *Set) Relay(deliver func(syscall.Signal), done <-chan struct{}, holdFor 
 				return
 			}
 		}
-		s.catchHeld()
+		s.catchHeld(deliver)
 		for {
 			chosen, v, _ := reflect.Select(cases)
 			if chosen == 0 {
@@ -166,7 +196,7 @@ func (s *Set) Release(keep ...os.Signal) {
 	if s.relaying != nil {
 		<-s.relaying
 	}
-	s.catchHeld()
+	s.catchHeld(nil)
 	for i, ch := range s.chans {
 		if !slices.Contains(keep, s.sigs[i]) {
 			signal.Stop(ch)

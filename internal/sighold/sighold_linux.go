@@ -19,25 +19,33 @@ type sigaction struct {
 const (
 	sigDFL    = 0
 	sigIGN    = 1
+	saSiginfo = 0x4
 	saOnstack = 0x08000000
 	saRestart = 0x10000000
 	nsig      = 65
 )
 
+// state[sig] is what the handler (handler_*.s) does with sig: below
+// handedOver, it adds one, atomically, and returns: the count of those
+// that came while held. At handedOver it jumps to goHandler[sig], the Go
+// runtime's handler, unless that is 0 or 1 (SIG_DFL, SIG_IGN: return).
+const handedOver = ^uint32(0)
+
 var (
-	// came[sig] is set to 1 by the handler (handler_*.s) when sig comes.
-	came [nsig]uint32
-	// holders[sig] counts the Holds not given back yet: the handler is on
-	// sig while it is above 0. saved[sig] is the handler it replaced.
-	holders [nsig]int
-	saved   [nsig]sigaction
+	state     [nsig]uint32
+	goHandler [nsig]uintptr
+	// held[sig] says Hold took sig and GiveBack has not handed it over;
+	// saved[sig] is the handler Hold replaced.
+	held  [nsig]bool
+	saved [nsig]sigaction
 )
 
-// The handler, in assembly; the kernel calls it as a C function. It writes
-// to came and nothing else, and needs a few bytes of stack, but runs on
-// the signal stack the runtime gives every thread (SA_ONSTACK): the kernel
-// puts its signal frame, a few KiB, on the stack in use, and a goroutine's
-// may not have that much room left.
+// The handler, in assembly; the kernel calls it as a C function with
+// SA_SIGINFO's three arguments. It runs on the signal stack the runtime
+// gives every thread (SA_ONSTACK): the kernel puts its signal frame, a few
+// KiB, on the stack in use, and a goroutine's may not have that room.
+// When it jumps to the runtime's handler, the stack, the arguments and the
+// return address are still the kernel's.
 func handler()
 
 // restorer returns from the handler (rt_sigreturn); amd64's kernel needs
@@ -57,42 +65,49 @@ func rtSigaction(sig syscall.Signal, act, old *sigaction) syscall.Errno {
 }
 
 func hold(sig syscall.Signal) bool {
-	if sig <= 0 || sig >= nsig {
+	if held[sig] {
 		return false
-	}
-	if holders[sig] > 0 {
-		holders[sig]++
-		return true
 	}
 	var old sigaction
 	if rtSigaction(sig, nil, &old) != 0 || old.handler == sigIGN {
 		return false
 	}
-	act := sigaction{handler: handlerPC(), flags: saOnstack | saRestart | saRestorer, restorer: restorerPC(), mask: ^uint64(0)}
-	atomic.StoreUint32(&came[sig], 0)
+	atomic.StoreUint32(&state[sig], 0)
+	act := sigaction{handler: handlerPC(), flags: saSiginfo | saOnstack | saRestart | saRestorer, restorer: restorerPC(), mask: ^uint64(0)}
 	if rtSigaction(sig, &act, nil) != 0 {
 		return false
 	}
-	holders[sig], saved[sig] = 1, old
+	held[sig], saved[sig] = true, old
 	return true
 }
 
-func giveBack(sig syscall.Signal) bool {
-	if sig <= 0 || sig >= nsig || holders[sig] == 0 {
-		return false
+func giveBack(sig syscall.Signal) int {
+	if sig <= 0 || sig >= nsig || !held[sig] {
+		return 0
 	}
-	if holders[sig]--; holders[sig] > 0 {
-		// Another holder has yet to give it back; it hears of it too.
-		return atomic.LoadUint32(&came[sig]) != 0
-	}
-	// The runtime leaves some signals (TSTP, TTIN, TTOU, CONT) at their
-	// default until os/signal is asked for them: Notify has then put the
-	// runtime's handler in place of this one, which it keeps as the
-	// handler to forward to. It forwards only SIGPIPE and faults, never
-	// these. Otherwise the handler held is put back.
+	held[sig] = false
 	var now sigaction
-	if rtSigaction(sig, nil, &now) == 0 && now.handler == handlerPC() {
+	ours := rtSigaction(sig, nil, &now) == 0 && now.handler == handlerPC()
+	// Where to send a signal the kernel has given to the counting handler
+	// but that has not counted it yet (its thread was preempted): the
+	// runtime's handler, which os/signal has asked for it. The runtime
+	// leaves some signals (TSTP, TTIN, TTOU, CONT) at their default until
+	// os/signal asks for them; Notify has then put its handler in place
+	// of this one itself (and keeps this one as the handler to forward
+	// to, which it does only for SIGPIPE and faults, never these).
+	to := now.handler
+	if ours {
+		to = saved[sig].handler
+	}
+	atomic.StoreUintptr(&goHandler[sig], to)
+	// From this swap on, the handler no longer counts: what it counted is
+	// reported, and whatever reaches it later goes on to the runtime.
+	came := atomic.SwapUint32(&state[sig], handedOver)
+	if ours {
 		rtSigaction(sig, &saved[sig], nil)
 	}
-	return atomic.SwapUint32(&came[sig], 0) != 0
+	return int(came)
 }
+
+// Available: Hold works on this platform.
+const Available = true

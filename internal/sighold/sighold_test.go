@@ -28,6 +28,24 @@ func waitCame(t *testing.T, sig syscall.Signal, n uint32) {
 	}
 }
 
+// send sends sig to this process.
+func send(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := syscall.Kill(os.Getpid(), sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reaches waits for sig on ch, which os/signal fills.
+func reaches(t *testing.T, ch <-chan os.Signal, sig syscall.Signal, when string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%v %s never reached os/signal", sig, when)
+	}
+}
+
 func current(t *testing.T, sig syscall.Signal) uintptr {
 	t.Helper()
 	var now sigaction
@@ -45,9 +63,7 @@ func TestAHeldSignalIsNotedAndGivenBackToOSSignal(t *testing.T) {
 	if !Hold(syscall.SIGHUP) {
 		t.Fatal("Hold(HUP) = false")
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
+	send(t, syscall.SIGHUP)
 	waitCame(t, syscall.SIGHUP, 1)
 
 	ch := make(chan os.Signal, 1)
@@ -67,14 +83,8 @@ func TestAHeldSignalIsNotedAndGivenBackToOSSignal(t *testing.T) {
 	if n := GiveBack(syscall.SIGHUP); n != 0 {
 		t.Fatalf("a second GiveBack reports HUP %d times", n)
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-ch:
-	case <-time.After(10 * time.Second):
-		t.Fatal("HUP given back never reached os/signal")
-	}
+	send(t, syscall.SIGHUP)
+	reaches(t, ch, syscall.SIGHUP, "given back")
 }
 
 // A signal that did not come is reported so; one that came three times,
@@ -96,9 +106,7 @@ func TestGiveBackCountsWhatCame(t *testing.T) {
 		t.Fatal("Hold(USR2) after GiveBack = false")
 	}
 	for i := range uint32(3) {
-		if err := syscall.Kill(os.Getpid(), syscall.SIGUSR2); err != nil {
-			t.Fatal(err)
-		}
+		send(t, syscall.SIGUSR2)
 		waitCame(t, syscall.SIGUSR2, i+1)
 	}
 	if n := GiveBack(syscall.SIGUSR2); n != 3 {
@@ -134,14 +142,8 @@ func TestALateArrivalGoesOnToTheRuntime(t *testing.T) {
 	}
 	// Uncaught, HUP would end the test binary; counted, it would never
 	// reach ch.
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-ch:
-	case <-time.After(10 * time.Second):
-		t.Fatal("HUP after the hand-over never reached os/signal")
-	}
+	send(t, syscall.SIGHUP)
+	reaches(t, ch, syscall.SIGHUP, "after the hand-over")
 }
 
 // An ignored signal is left ignored, as the runtime leaves one ignored at
@@ -185,9 +187,7 @@ func TestAFloodOfHeldSignalsWhileTheRuntimeWorks(t *testing.T) {
 		}()
 	}
 	for range 20000 {
-		if err := syscall.Kill(os.Getpid(), syscall.SIGALRM); err != nil {
-			t.Fatal(err)
-		}
+		send(t, syscall.SIGALRM)
 	}
 	close(stop)
 	wg.Wait()
@@ -214,9 +214,7 @@ func TestASignalAtItsDefaultIsHeldToo(t *testing.T) {
 	if !Hold(syscall.SIGTSTP) {
 		t.Fatal("Hold(TSTP) = false")
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGTSTP); err != nil {
-		t.Fatal(err)
-	}
+	send(t, syscall.SIGTSTP)
 	waitCame(t, syscall.SIGTSTP, 1)
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGTSTP)
@@ -226,14 +224,8 @@ func TestASignalAtItsDefaultIsHeldToo(t *testing.T) {
 	if h := current(t, syscall.SIGTSTP); h == sigDFL || h == handlerPC() {
 		t.Fatalf("TSTP's handler after GiveBack %#x; want the runtime's", h)
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGTSTP); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-ch:
-	case <-time.After(10 * time.Second):
-		t.Fatal("TSTP never reached os/signal")
-	}
+	send(t, syscall.SIGTSTP)
+	reaches(t, ch, syscall.SIGTSTP, "after the hold")
 }
 
 // runChild runs the calling test again in a child process and fails if it

@@ -46,6 +46,24 @@ func reaches(t *testing.T, ch <-chan os.Signal, sig syscall.Signal, when string)
 	}
 }
 
+// heldOnceThenCaught holds sig, sends it once, has os/signal ask for it
+// and hands it over, as sigcatch does; GiveBack must count the one that
+// came. It returns os/signal's channel.
+func heldOnceThenCaught(t *testing.T, sig syscall.Signal) chan os.Signal {
+	t.Helper()
+	if !Hold(sig) {
+		t.Fatalf("Hold(%v) = false", sig)
+	}
+	send(t, sig)
+	waitCame(t, sig, 1)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, sig)
+	if n := GiveBack(sig); n != 1 {
+		t.Fatalf("GiveBack(%v) = %d; it came once while held", sig, n)
+	}
+	return ch
+}
+
 func current(t *testing.T, sig syscall.Signal) uintptr {
 	t.Helper()
 	var now sigaction
@@ -60,18 +78,8 @@ func current(t *testing.T, sig syscall.Signal) uintptr {
 // says it came, and the next one reaches os/signal.
 func TestAHeldSignalIsNotedAndGivenBackToOSSignal(t *testing.T) {
 	goHandler := current(t, syscall.SIGHUP)
-	if !Hold(syscall.SIGHUP) {
-		t.Fatal("Hold(HUP) = false")
-	}
-	send(t, syscall.SIGHUP)
-	waitCame(t, syscall.SIGHUP, 1)
-
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGHUP)
+	ch := heldOnceThenCaught(t, syscall.SIGHUP)
 	defer signal.Stop(ch)
-	if n := GiveBack(syscall.SIGHUP); n != 1 {
-		t.Fatalf("GiveBack(HUP) = %d; it came once while held", n)
-	}
 	if got := current(t, syscall.SIGHUP); got != goHandler {
 		t.Fatalf("handler after GiveBack %#x, want the runtime's %#x", got, goHandler)
 	}
@@ -211,16 +219,7 @@ func TestASignalAtItsDefaultIsHeldToo(t *testing.T) {
 	if current(t, syscall.SIGTSTP) != sigDFL {
 		t.Fatal("TSTP is not at its default in a Go program here; this test shows nothing")
 	}
-	if !Hold(syscall.SIGTSTP) {
-		t.Fatal("Hold(TSTP) = false")
-	}
-	send(t, syscall.SIGTSTP)
-	waitCame(t, syscall.SIGTSTP, 1)
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGTSTP)
-	if n := GiveBack(syscall.SIGTSTP); n != 1 {
-		t.Fatalf("GiveBack(TSTP) = %d; it came once while held", n)
-	}
+	ch := heldOnceThenCaught(t, syscall.SIGTSTP)
 	if h := current(t, syscall.SIGTSTP); h == sigDFL || h == handlerPC() {
 		t.Fatalf("TSTP's handler after GiveBack %#x; want the runtime's", h)
 	}

@@ -36,12 +36,10 @@ type Set struct {
 	relaying chan struct{}    // closed when the relay ends; nil before it starts
 }
 
-// held is a signal not caught by os/signal yet, and the channel it goes
-// to. sighold holds it, or, for PIPE, it is ignored (see add).
+// held is a signal sighold holds, and the channel it goes to.
 type held struct {
-	sig     syscall.Signal
-	ch      chan os.Signal
-	ignored bool
+	sig syscall.Signal
+	ch  chan os.Signal
 }
 
 // Start begins catching sigs. It costs a system call or two a signal:
@@ -58,20 +56,15 @@ func Start(sigs []os.Signal) *Set {
 func (s *Set) add(sig os.Signal) {
 	ch := make(chan os.Signal, 1)
 	sys, _ := sig.(syscall.Signal)
-	switch {
-	case sighold.Hold(sys):
-		s.held = append(s.held, held{sig: sys, ch: ch})
-	case sys == syscall.SIGPIPE && sighold.Available:
-		// On a failed write to stdout or stderr, Go's runtime ends the
-		// process with SIGPIPE unless os/signal catches or ignores it:
-		// it asks os/signal, not the handler in place, so PIPE cannot be
-		// held. It is ignored until caught instead, which costs no
-		// round trip: a write to a log reader that went away fails, as
-		// when it is caught. What is lost is a PIPE that comes in those
-		// milliseconds, which matters only to a PIPE given an action.
-		signal.Ignore(sig)
-		s.held = append(s.held, held{sig: sys, ch: ch, ignored: true})
-	default:
+	if sighold.Hold(sys) {
+		s.held = append(s.held, held{sys, ch})
+	} else {
+		// PIPE among them: on a failed write to stdout or stderr, Go's
+		// runtime ends the process unless os/signal catches PIPE (it
+		// asks os/signal, not the handler in place), so it is caught at
+		// once, the one round trip of the start. Ignored instead, the
+		// runtime would drop for good a PIPE sent to an idle thread once
+		// it is caught.
 		signal.Notify(ch, sig)
 	}
 	s.sigs = append(s.sigs, sig)
@@ -84,9 +77,6 @@ func (s *Set) add(sig os.Signal) {
 func (s *Set) catchHeld(deliver func(syscall.Signal)) {
 	for _, h := range s.held {
 		signal.Notify(h.ch, h.sig)
-		if h.ignored {
-			continue
-		}
 		came := sighold.GiveBack(h.sig)
 		if came == 0 {
 			continue
@@ -106,13 +96,9 @@ func (s *Set) catchHeld(deliver func(syscall.Signal)) {
 }
 
 // drop gives sig back to its default disposition: it is caught no more.
-// (A PIPE ignored until caught stays ignored: os/signal does not undo an
-// Ignore of a signal the runtime handles.)
 func (s *Set) drop(i int) {
 	if h := slices.IndexFunc(s.held, func(h held) bool { return h.ch == s.chans[i] }); h >= 0 {
-		if !s.held[h].ignored {
-			sighold.GiveBack(s.held[h].sig)
-		}
+		sighold.GiveBack(s.held[h].sig)
 		s.held = slices.Delete(s.held, h, h+1)
 	} else {
 		signal.Stop(s.chans[i])

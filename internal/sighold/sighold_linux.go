@@ -108,6 +108,3 @@ func giveBack(sig syscall.Signal) int {
 	}
 	return int(came)
 }
-
-// Available: Hold works on this platform.
-const Available = true

@@ -7,6 +7,3 @@ import "syscall"
 func hold(syscall.Signal) bool { return false }
 
 func giveBack(syscall.Signal) int { return 0 }
-
-// Available: Hold works on this platform.
-const Available = false

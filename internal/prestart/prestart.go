@@ -4,7 +4,7 @@
 // supervisor's signals (internal/sigcatch).
 //
 // Catching them here, they are held from the first moments of the process
-// for a system call or two each (internal/sighold); os/signal catches them
+// for two system calls each (internal/sighold); os/signal catches them
 // once the workers are started (docs/performance.md, "Start-up of the
 // supervisor"). This package depends only on those and the standard
 // library, so its init runs early; the client commands (`slotrun signal`,

@@ -3,8 +3,8 @@
 //
 // Catching a signal with os/signal costs a round trip with the Go runtime's
 // signal-mask thread: 40–100 µs here, and slotrun catches 13 before its PID
-// file may exist. So Start holds them instead (internal/sighold), a system
-// call or two each, and Relay has os/signal catch them once the workers are
+// file may exist. So Start holds them instead (internal/sighold), two
+// system calls each, and Relay has os/signal catch them once the workers are
 // started and have had a moment to start up themselves, then hands on
 // first what came while they were held (docs/performance.md, "Start-up of
 // the supervisor").
@@ -42,7 +42,7 @@ type held struct {
 	ch  chan os.Signal
 }
 
-// Start begins catching sigs. It costs a system call or two a signal:
+// Start begins catching sigs. It costs two system calls a signal:
 // each is held (internal/sighold) until Relay has os/signal catch it.
 // Where a signal cannot be held, os/signal catches it now.
 func Start(sigs []os.Signal) *Set {

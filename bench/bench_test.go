@@ -134,7 +134,7 @@ func TestParseFlags(t *testing.T) {
 	if cfg, _ := parseFlags([]string{"--json"}); cfg.json != "-" {
 		t.Fatalf("bare --json: got %q, want stdout", cfg.json)
 	}
-	if cfg, _ := parseFlags([]string{"--quick"}); cfg.runs != 1 || !slices.Equal(cfg.only, []string{"slotrun", "slotrun-serve", "floor"}) {
+	if cfg, _ := parseFlags([]string{"--quick"}); cfg.runs != 1 || !slices.Equal(cfg.only, []string{"slotrun", "slotrun-serve", "floor", "floor-libs"}) {
 		t.Fatalf("--quick: got runs %d only %v", cfg.runs, cfg.only)
 	}
 	for _, bad := range [][]string{{"--only", "systemd"}, {"--runs", "0"}, {"stray"}} {

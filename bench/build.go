@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,12 @@ type binaries struct {
 	worker  string // bench/worker
 	floor   string // bench/floor
 	server  string // examples/server
+	// floorSignal is bench/floorsignal: the least Go command that has a
+	// supervisor signal its workers.
+	floorSignal string
+	// The floor and floorsignal built with -tags benchlibs: linked with
+	// the libraries slotrun links (bench/internal/contractlibs).
+	floorLibs, floorSignalLibs string
 }
 
 // build compiles slotrun, the worker and the floor into dir with the go
@@ -32,12 +39,24 @@ func build(dir, slotrun string) (binaries, error) {
 		return binaries{}, err
 	}
 	bin := binaries{
-		slotrun: filepath.Join(dir, "slotrun"),
-		worker:  filepath.Join(dir, "bench-worker"),
-		floor:   filepath.Join(dir, "bench-floor"),
-		server:  filepath.Join(dir, "example-server"),
+		slotrun:         filepath.Join(dir, "slotrun"),
+		worker:          filepath.Join(dir, "bench-worker"),
+		floor:           filepath.Join(dir, "bench-floor"),
+		server:          filepath.Join(dir, "example-server"),
+		floorSignal:     filepath.Join(dir, "bench-floorsignal"),
+		floorLibs:       filepath.Join(dir, "bench-floor-libs"),
+		floorSignalLibs: filepath.Join(dir, "bench-floorsignal-libs"),
 	}
-	pkgs := map[string]string{bin.slotrun: ".", bin.worker: "./bench/worker", bin.floor: "./bench/floor", bin.server: "./examples/server"}
+	type build struct{ out, pkg, tags string }
+	builds := []build{
+		{bin.slotrun, ".", ""},
+		{bin.worker, "./bench/worker", ""},
+		{bin.floor, "./bench/floor", ""},
+		{bin.server, "./examples/server", ""},
+		{bin.floorSignal, "./bench/floorsignal", ""},
+		{bin.floorLibs, "./bench/floor", "benchlibs"},
+		{bin.floorSignalLibs, "./bench/floorsignal", "benchlibs"},
+	}
 	if slotrun != "" {
 		if bin.slotrun, err = filepath.Abs(slotrun); err != nil {
 			return binaries{}, err
@@ -45,14 +64,14 @@ func build(dir, slotrun string) (binaries, error) {
 		if _, err := exec.LookPath(bin.slotrun); err != nil {
 			return binaries{}, fmt.Errorf("--slotrun-bin: %w", err)
 		}
-		delete(pkgs, filepath.Join(dir, "slotrun"))
+		builds = slices.DeleteFunc(builds, func(b build) bool { return b.out == filepath.Join(dir, "slotrun") })
 	}
-	for out, pkg := range pkgs {
-		cmd := exec.Command("go", "build", "-o", out, pkg)
+	for _, b := range builds {
+		cmd := exec.Command("go", "build", "-tags="+b.tags, "-o", b.out, b.pkg)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if msg, err := cmd.CombinedOutput(); err != nil {
-			return binaries{}, fmt.Errorf("go build %s: %w\n%s", pkg, err, msg)
+			return binaries{}, fmt.Errorf("go build -tags=%q %s: %w\n%s", b.tags, b.pkg, err, msg)
 		}
 	}
 	return bin, nil

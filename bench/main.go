@@ -48,7 +48,7 @@ type config struct {
 	svg     string        // where the cost curve's chart goes
 }
 
-var allTools = []string{"slotrun", "slotrun-serve", "floor", "supervisord", "s6", "runit", "PM2", "tini", "dumb-init"}
+var allTools = []string{"slotrun", "slotrun-serve", "floor", "floor-libs", "supervisord", "s6", "runit", "PM2", "tini", "dumb-init"}
 
 func defaultConfig() config {
 	return config{
@@ -83,7 +83,7 @@ func quickConfig() config {
 	c := defaultConfig()
 	c.runs, c.warmup, c.small, c.large, c.kills, c.hups = 1, false, 4, 16, 3, 1
 	c.idle, c.storm = time.Second, time.Second
-	c.only = []string{"slotrun", "slotrun-serve", "floor"}
+	c.only = []string{"slotrun", "slotrun-serve", "floor", "floor-libs"}
 	return c
 }
 
@@ -252,7 +252,7 @@ func realMain(args []string) int {
 
 // chooseTools builds the selected tools and notes the ones not installed.
 func (b *bench) chooseTools() {
-	all := append([]*tool{slotrunTool(), slotrunServeTool(), floorTool()}, peerTools()...)
+	all := append([]*tool{slotrunTool(), slotrunServeTool(), floorTool(), floorLibsTool()}, peerTools()...)
 	for _, name := range b.cfg.only {
 		for _, t := range all {
 			if t.name != name {
@@ -301,7 +301,9 @@ func (b *bench) measureAll() {
 			default:
 				b.sessionSmall(r)
 				b.sessionLarge(r)
-				b.sessionStorm(r)
+				if !t.imageOnly {
+					b.sessionStorm(r)
+				}
 				b.sessionSingle(r)
 				if t.serving {
 					b.sessionServing(r)

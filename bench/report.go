@@ -73,6 +73,8 @@ func applicable(t *tool, id string) (bool, string) {
 		return false, t.name + " has no command to signal its workers; signal the process itself"
 	case (id == "hup_direct" || id == "hup_one") && !t.hupDirect:
 		return false, t.noDirectHUP
+	case strings.HasPrefix(id, "storm") && t.imageOnly:
+		return false, "once started, the floor's own code: see the floor's column"
 	case id == "storm_slots" && !strings.HasPrefix(t.name, "slotrun"):
 		return false, "no slot table to check"
 	case (id == "rolling" || id == "rolling_failed" || id == "ready_status" || strings.HasPrefix(id, "flood")) && !t.serving:

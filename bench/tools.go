@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"syscall"
 )
@@ -39,6 +41,9 @@ type tool struct {
 	// serving: slotrun with a socket and readiness by notification, which
 	// also gets the rows of sessionServing.
 	serving bool
+	// imageOnly: measured only where the size of the program's image
+	// counts (starts, the CLI, memory, stops), not in the crash storm.
+	imageOnly bool
 }
 
 // slotrunTool runs the slotrun built from this checkout. It keeps its
@@ -70,18 +75,47 @@ func slotrunTool() *tool {
 	}
 }
 
-// floorTool runs bench/floor: fork/exec and respawn, nothing else.
+// floorTool runs bench/floor: fork/exec and respawn, nothing else. Its
+// CLI is bench/floorsignal, reading a PID file the bench writes for it.
 func floorTool() *tool {
+	return floorBuild("floor", "bench/floor",
+		func(b *binaries) (string, string) { return b.floor, b.floorSignal },
+		"fork/exec N workers, respawn each at once on exit (wait4 on SIGCHLD), forward HUP, stop on TERM; its CLI is bench/floorsignal (read a PID file the bench writes, kill)")
+}
+
+// floorLibsTool is the floor linked with the libraries slotrun links: what
+// the image of those libraries costs a start, a CLI command and the
+// memory, apart from anything slotrun does. Once started it runs the
+// floor's code, so the crash storm is not measured again.
+func floorLibsTool() *tool {
+	t := floorBuild("floor-libs", "bench/floor -tags benchlibs",
+		func(b *binaries) (string, string) { return b.floorLibs, b.floorSignalLibs },
+		"the floor and bench/floorsignal built with `-tags benchlibs`, which links the libraries slotrun links (bench/internal/contractlibs: hclog, HCL, cty, pflag, oklog/run, x/sys/unix) and runs nothing of them but their packages' initialisation")
+	t.imageOnly = true
+	return t
+}
+
+func floorBuild(name, version string, programs func(*binaries) (floor, signal string), settings string) *tool {
 	return &tool{
-		name: "floor",
+		name: name,
 		setup: func(in *instance) ([]string, []string, error) {
-			return []string{in.b.bin.floor, "-n", strconv.Itoa(in.n), in.b.bin.worker}, nil, nil
+			floor, _ := programs(&in.b.bin)
+			return []string{floor, "-n", strconv.Itoa(in.n), in.b.bin.worker}, nil, nil
 		},
-		stopSignal:  syscall.SIGTERM,
-		hupDirect:   true,
-		version:     func(*bench) string { return "bench/floor" },
-		settings:    "fork/exec N workers, respawn each at once on exit (wait4 on SIGCHLD), forward HUP, stop on TERM",
-		hupCommands: nil,
+		stopSignal: syscall.SIGTERM,
+		hupDirect:  true,
+		hupCommands: func(in *instance) [][]string {
+			// The floor writes no PID file: the bench, which started it,
+			// does, before the clock starts.
+			pidfile := filepath.Join(in.dir, "floor.pid")
+			if err := os.WriteFile(pidfile, []byte(strconv.Itoa(in.sup.pid)+"\n"), 0o644); err != nil {
+				in.b.logf("  %s: %v", name, err)
+			}
+			_, signal := programs(&in.b.bin)
+			return [][]string{{signal, pidfile, "HUP"}}
+		},
+		version:  func(*bench) string { return version },
+		settings: settings,
 	}
 }
 

@@ -50,7 +50,7 @@ func (r recorder) fail(err error, metrics ...string) {
 // that have run a while.
 func (b *bench) sessionSmall(r recorder) {
 	t := r.tool
-	in, err := b.launch(t, b.cfg.small, modeServe)
+	starts, in, err := b.repeatStarts(t, b.cfg.small)
 	if err != nil {
 		r.fail(err, "start_small", "restart", "hup_cli", "hup_direct")
 		return
@@ -66,12 +66,9 @@ func (b *bench) sessionSmall(r recorder) {
 		run    func() error
 	}{
 		{"start_small", func() error {
-			v, err := measureStart(in)
-			if err == nil {
-				r.value("start_small", v, nil)
-				b.progress(r, "start %d: %.2f ms", b.cfg.small, v)
-			}
-			return err
+			r.value("start_small", median(starts), starts)
+			b.progress(r, "start %d: %.2f ms (median of %d)", b.cfg.small, median(starts), len(starts))
+			return nil
 		}},
 		{"restart", func() error {
 			samples, err := b.measureRestarts(in, kills)
@@ -185,32 +182,13 @@ func (b *bench) measureLife(t *tool, n int) (f lifeFigures, done int, err error)
 	return f, 3, nil
 }
 
-// sessionSingle: one worker, as a container entrypoint runs it. A start
-// is one sample, and the machine is noisy at that scale (a few
-// milliseconds), so a run starts the tool several times and takes the
-// median: singleStarts starts, or as many as fit in singleBudget, at least
-// minSingleStarts (supervisord and PM2 take a second or more). The last
-// one stays up for the HUPs. Its stop is measured in the idle phase.
+// sessionSingle: one worker, as a container entrypoint runs it. The last
+// start stays up for the HUPs; its stop is measured in the idle phase.
 func (b *bench) sessionSingle(r recorder) {
-	var samples []float64
-	var in *instance
-	end := time.Now().Add(singleBudget)
-	for len(samples) < singleStarts && (len(samples) < minSingleStarts || time.Now().Before(end)) {
-		if in != nil {
-			in.close()
-		}
-		var err error
-		if in, err = b.launch(r.tool, 1, modeServe); err != nil {
-			r.fail(err, "start_one", "hup_one")
-			return
-		}
-		v, err := measureStart(in)
-		if err != nil {
-			in.close()
-			r.fail(fmt.Errorf("start: %w", err), "start_one", "hup_one")
-			return
-		}
-		samples = append(samples, v)
+	samples, in, err := b.repeatStarts(r.tool, 1)
+	if err != nil {
+		r.fail(err, "start_one", "hup_one")
+		return
 	}
 	defer in.close()
 	v := median(samples)
@@ -224,10 +202,38 @@ func (b *bench) sessionSingle(r recorder) {
 	b.progress(r, "one worker: start %.2f ms (median of %d)", v, len(samples))
 }
 
+// repeatStarts starts the tool with n workers several times and returns
+// each start's time, with the last instance still running. A start is a
+// few milliseconds and one sample says little on a noisy machine, so a
+// run takes the median of repeatedStarts starts, or of as many as fit in
+// startsBudget, at least minStarts (supervisord and PM2 take a second or
+// more).
+func (b *bench) repeatStarts(t *tool, n int) ([]float64, *instance, error) {
+	var samples []float64
+	var in *instance
+	end := time.Now().Add(startsBudget)
+	for len(samples) < repeatedStarts && (len(samples) < minStarts || time.Now().Before(end)) {
+		if in != nil {
+			in.close()
+		}
+		var err error
+		if in, err = b.launch(t, n, modeServe); err != nil {
+			return nil, nil, err
+		}
+		v, err := measureStart(in)
+		if err != nil {
+			in.close()
+			return nil, nil, fmt.Errorf("start: %w", err)
+		}
+		samples = append(samples, v)
+	}
+	return samples, in, nil
+}
+
 const (
-	singleStarts    = 9
-	minSingleStarts = 3
-	singleBudget    = 3 * time.Second
+	repeatedStarts = 9
+	minStarts      = 3
+	startsBudget   = 3 * time.Second
 )
 
 // sessionStorm: the large count of workers that exit as soon as they have

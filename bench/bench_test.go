@@ -161,3 +161,23 @@ func TestEveryMetricHasAUniqueID(t *testing.T) {
 		seen[m.id] = true
 	}
 }
+
+// The floors have a CLI (floorsignal) and a direct HUP; floor-libs skips
+// only the crash storm, and says why.
+func TestWhatTheFloorsMeasure(t *testing.T) {
+	for _, tool := range []*tool{floorTool(), floorLibsTool()} {
+		for _, id := range []string{"start_small", "start_one", "hup_cli", "hup_direct", "hup_one", "pss", "stop_one"} {
+			if ok, why := applicable(tool, id); !ok {
+				t.Errorf("%s, %s: not measured (%s)", tool.name, id, why)
+			}
+		}
+	}
+	if ok, _ := applicable(floorTool(), "storm_cost"); !ok {
+		t.Error("floor: the crash storm is not measured")
+	}
+	for _, id := range []string{"storm_cpu", "storm_cost", "storm_stop", "storm_slots"} {
+		if ok, why := applicable(floorLibsTool(), id); ok || !strings.Contains(why, "floor's code") {
+			t.Errorf("floor-libs, %s: applicable %v, why %q; want n/a, the floor's code", id, ok, why)
+		}
+	}
+}

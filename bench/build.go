@@ -28,9 +28,9 @@ type binaries struct {
 	floorLibs, floorSignalLibs string
 }
 
-// build compiles slotrun, the worker and the floor into dir with the go
-// command that runs the bench, the way the README builds slotrun: static,
-// with CGO_ENABLED=0 (pflag imports net, which otherwise links libc through
+// build compiles slotrun and the bench's own programs (binaries) into dir
+// with the go command that runs the bench, the way the README builds
+// slotrun: static, with CGO_ENABLED=0 (pflag imports net, which otherwise links libc through
 // cgo, and a dynamic slotrun starts about a millisecond later). A slotrun
 // binary given by the user is measured instead of a fresh one.
 func build(dir, slotrun string) (binaries, error) {
@@ -47,8 +47,8 @@ func build(dir, slotrun string) (binaries, error) {
 		floorLibs:       filepath.Join(dir, "bench-floor-libs"),
 		floorSignalLibs: filepath.Join(dir, "bench-floorsignal-libs"),
 	}
-	type build struct{ out, pkg, tags string }
-	builds := []build{
+	type target struct{ out, pkg, tags string }
+	targets := []target{
 		{bin.slotrun, ".", ""},
 		{bin.worker, "./bench/worker", ""},
 		{bin.floor, "./bench/floor", ""},
@@ -64,14 +64,14 @@ func build(dir, slotrun string) (binaries, error) {
 		if _, err := exec.LookPath(bin.slotrun); err != nil {
 			return binaries{}, fmt.Errorf("--slotrun-bin: %w", err)
 		}
-		builds = slices.DeleteFunc(builds, func(b build) bool { return b.out == filepath.Join(dir, "slotrun") })
+		targets = slices.DeleteFunc(targets, func(t target) bool { return t.pkg == "." })
 	}
-	for _, b := range builds {
-		cmd := exec.Command("go", "build", "-tags="+b.tags, "-o", b.out, b.pkg)
+	for _, t := range targets {
+		cmd := exec.Command("go", "build", "-tags="+t.tags, "-o", t.out, t.pkg)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if msg, err := cmd.CombinedOutput(); err != nil {
-			return binaries{}, fmt.Errorf("go build -tags=%q %s: %w\n%s", b.tags, b.pkg, err, msg)
+			return binaries{}, fmt.Errorf("go build -tags=%q %s: %w\n%s", t.tags, t.pkg, err, msg)
 		}
 	}
 	return bin, nil

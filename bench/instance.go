@@ -207,6 +207,10 @@ func (in *instance) close() {
 	}
 	set := openPidfds(kill)
 	set.signal(unix.SIGKILL)
+	// Gone before the next measurement starts: a tree torn down while the
+	// next start runs (64 workers, PM2's node) would take the processors
+	// it measures.
+	set.waitAll(killWait)
 	set.close()
 	if in.sup != nil {
 		in.sup.kill()
@@ -220,6 +224,9 @@ func (in *instance) close() {
 		in.logf = nil
 	}
 }
+
+// killWait bounds the wait for a killed tree to be gone.
+const killWait = 2 * time.Second
 
 // logTail returns the end of the supervisor's log, for error messages.
 func (in *instance) logTail() string {

@@ -301,7 +301,7 @@ func (b *bench) measureAll() {
 			default:
 				b.sessionSmall(r)
 				b.sessionLarge(r)
-				if !t.imageOnly {
+				if !t.skipStorm {
 					b.sessionStorm(r)
 				}
 				b.sessionSingle(r)

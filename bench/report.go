@@ -73,8 +73,8 @@ func applicable(t *tool, id string) (bool, string) {
 		return false, t.name + " has no command to signal its workers; signal the process itself"
 	case (id == "hup_direct" || id == "hup_one") && !t.hupDirect:
 		return false, t.noDirectHUP
-	case strings.HasPrefix(id, "storm") && t.imageOnly:
-		return false, "once started, the floor's own code: see the floor's column"
+	case strings.HasPrefix(id, "storm") && t.skipStorm:
+		return false, "once started, it runs the floor's code: the floor's storm figures are its own"
 	case id == "storm_slots" && !strings.HasPrefix(t.name, "slotrun"):
 		return false, "no slot table to check"
 	case (id == "rolling" || id == "rolling_failed" || id == "ready_status" || strings.HasPrefix(id, "flood")) && !t.serving:

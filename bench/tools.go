@@ -28,7 +28,9 @@ type tool struct {
 	// stopSignal ends the supervisor and its workers gracefully.
 	stopSignal syscall.Signal
 	// hupCommands, if set, are the commands (run at once, side by side) by
-	// which a user of the tool sends HUP to every worker.
+	// which a user of the tool sends HUP to every worker. It is called once
+	// per instance, before the clock starts, and may write files the
+	// commands read.
 	hupCommands func(in *instance) [][]string
 	// hupDirect: kill(supervisor, SIGHUP) reaches every worker.
 	hupDirect bool
@@ -41,9 +43,9 @@ type tool struct {
 	// serving: slotrun with a socket and readiness by notification, which
 	// also gets the rows of sessionServing.
 	serving bool
-	// imageOnly: measured only where the size of the program's image
-	// counts (starts, the CLI, memory, stops), not in the crash storm.
-	imageOnly bool
+	// skipStorm: no crash storm. floor-libs runs the floor's code once
+	// started, and its storm would be 10 s a run of the floor's figures.
+	skipStorm bool
 }
 
 // slotrunTool runs the slotrun built from this checkout. It keeps its
@@ -78,24 +80,26 @@ func slotrunTool() *tool {
 // floorTool runs bench/floor: fork/exec and respawn, nothing else. Its
 // CLI is bench/floorsignal, reading a PID file the bench writes for it.
 func floorTool() *tool {
-	return floorBuild("floor", "bench/floor",
+	return newFloorTool("floor", "bench/floor",
 		func(b *binaries) (string, string) { return b.floor, b.floorSignal },
 		"fork/exec N workers, respawn each at once on exit (wait4 on SIGCHLD), forward HUP, stop on TERM; its CLI is bench/floorsignal (read a PID file the bench writes, kill)")
 }
 
 // floorLibsTool is the floor linked with the libraries slotrun links: what
-// the image of those libraries costs a start, a CLI command and the
-// memory, apart from anything slotrun does. Once started it runs the
-// floor's code, so the crash storm is not measured again.
+// linking them costs a start, a CLI command and the memory, apart from
+// anything slotrun does. Once started it runs the floor's code, so the
+// crash storm is not measured again.
 func floorLibsTool() *tool {
-	t := floorBuild("floor-libs", "bench/floor -tags benchlibs",
+	t := newFloorTool("floor-libs", "bench/floor -tags benchlibs",
 		func(b *binaries) (string, string) { return b.floorLibs, b.floorSignalLibs },
-		"the floor and bench/floorsignal built with `-tags benchlibs`, which links the libraries slotrun links (bench/internal/contractlibs: hclog, HCL, cty, pflag, oklog/run, x/sys/unix) and runs nothing of them but their packages' initialisation")
-	t.imageOnly = true
+		"the floor and bench/floorsignal built with `-tags benchlibs`, which blank-imports the packages of other modules slotrun imports (bench/internal/contractlibs) and runs nothing of them but their packages' initialisation")
+	t.skipStorm = true
 	return t
 }
 
-func floorBuild(name, version string, programs func(*binaries) (floor, signal string), settings string) *tool {
+// newFloorTool is a floor built one way: programs names its launcher and
+// its CLI among the binaries the bench built.
+func newFloorTool(name, version string, programs func(*binaries) (floor, signal string), settings string) *tool {
 	return &tool{
 		name: name,
 		setup: func(in *instance) ([]string, []string, error) {

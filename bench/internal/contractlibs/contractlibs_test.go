@@ -1,77 +1,63 @@
 package contractlibs
 
 import (
-	"go/parser"
-	"go/token"
-	"io/fs"
+	"go/build"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 )
 
+const module = "github.com/slotrun/slotrun"
+
 // TestListsWhatSlotrunImports: this package imports exactly the packages
-// of other modules that slotrun's own code imports, so that floor-libs
-// keeps linking what slotrun links as its dependencies change. The
-// sources are read here, not listed by `go list`, so that the test cache
-// sees a change to them.
+// of other modules that slotrun's own packages import, following the
+// imports of slotrun's main package as the linker does (no test files,
+// this platform's build constraints), so that floor-libs keeps linking
+// what slotrun links as its dependencies change. go/build reads the
+// sources itself, not through `go list`, so the test cache sees a change
+// to them.
 func TestListsWhatSlotrunImports(t *testing.T) {
-	const root = "../../.."
-	var want []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			switch name := d.Name(); {
-			case path == root:
-			case strings.HasPrefix(name, "."), name == "testdata":
-				return filepath.SkipDir
-			case filepath.Dir(path) == root && slices.Contains(notSlotrun, name):
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		for _, imp := range otherModules(t, path) {
-			if !slices.Contains(want, imp) {
-				want = append(want, imp)
-			}
-		}
-		return nil
-	})
+	root, err := filepath.Abs("../../..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := otherModules(t, "contractlibs.go")
-	slices.Sort(want)
+	var want []string
+	seen := map[string]bool{}
+	queue := []string{module}
+	for len(queue) > 0 {
+		pkg := queue[0]
+		queue = queue[1:]
+		if seen[pkg] {
+			continue
+		}
+		seen[pkg] = true
+		p, err := build.ImportDir(filepath.Join(root, strings.TrimPrefix(pkg, module)), 0)
+		if err != nil {
+			t.Fatalf("%s: %v", pkg, err)
+		}
+		for _, imp := range p.Imports {
+			switch {
+			case inModule(imp):
+				queue = append(queue, imp)
+			case !isStandard(imp) && !slices.Contains(want, imp):
+				want = append(want, imp)
+			}
+		}
+	}
+	self, err := build.ImportDir(".", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := slices.Clone(self.Imports)
 	slices.Sort(got)
+	slices.Sort(want)
 	if len(want) == 0 || !slices.Equal(got, want) {
 		t.Fatalf("contractlibs imports\n  %v\nslotrun imports, of other modules,\n  %v", got, want)
 	}
 }
 
-// notSlotrun are the module's top-level directories whose programs are
-// not part of slotrun's binary.
-var notSlotrun = []string{"bench", "e2e", "examples", "deploy", "docs", "bin"}
+func inModule(imp string) bool { return imp == module || strings.HasPrefix(imp, module+"/") }
 
-// otherModules lists the imports of a Go file that are neither the
-// standard library's nor this module's.
-func otherModules(t *testing.T, path string) []string {
-	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var list []string
-	for _, spec := range f.Imports {
-		imp, _ := strconv.Unquote(spec.Path.Value)
-		if strings.Contains(strings.Split(imp, "/")[0], ".") && !strings.HasPrefix(imp, "github.com/slotrun/slotrun") {
-			list = append(list, imp)
-		}
-	}
-	return list
-}
+// isStandard: a standard library path has no dot in its first element.
+func isStandard(imp string) bool { return !strings.Contains(strings.Split(imp, "/")[0], ".") }

@@ -60,14 +60,7 @@ func TestSetMatchesTakesRelaysAndReleases(t *testing.T) {
 	// end the test binary.
 	close(done)
 	s.Release(syscall.SIGUSR1)
-	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-s.chans[slices.Index(s.sigs, os.Signal(syscall.SIGUSR1))]:
-	case <-time.After(10 * time.Second):
-		t.Fatal("USR1 not caught after Release kept it")
-	}
+	awaitKept(t, s, syscall.SIGUSR1)
 	select {
 	case sig := <-got:
 		t.Fatalf("%v relayed after Release", sig)
@@ -130,12 +123,20 @@ func TestASignalThatComesBeforeTheRelayIsRelayed(t *testing.T) {
 func TestReleaseWithoutARelay(t *testing.T) {
 	s := Start([]os.Signal{syscall.SIGUSR1, syscall.SIGPIPE})
 	s.Release(syscall.SIGPIPE)
-	if err := syscall.Kill(os.Getpid(), syscall.SIGPIPE); err != nil {
+	awaitKept(t, s, syscall.SIGPIPE)
+}
+
+// awaitKept sends sig to the test process and waits for it on the channel
+// Release kept for it: a signal given back instead would end the test
+// binary.
+func awaitKept(t *testing.T, s *Set, sig syscall.Signal) {
+	t.Helper()
+	if err := syscall.Kill(os.Getpid(), sig); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-s.chans[slices.Index(s.sigs, os.Signal(syscall.SIGPIPE))]:
+	case <-s.chans[slices.Index(s.sigs, os.Signal(sig))]:
 	case <-time.After(10 * time.Second):
-		t.Fatal("PIPE not caught after Release kept it")
+		t.Fatalf("%v not caught after Release kept it", sig)
 	}
 }
